@@ -1,0 +1,488 @@
+// Package tjson is a strict, allocation-light JSON scanner that produces the canonical JSON form
+// (securesystemslib / OLPC canonical JSON, as signed by TUF) of the value it reads, directly from
+// the received bytes, without building a value tree.
+//
+// Strictness: invalid UTF-8, lone surrogates, duplicate object keys, trailing data, nesting deeper
+// than the limit and non-integer numbers are errors. Canonical form: object keys sorted by the
+// byte order of their UTF-8 encoding (which equals code point order, as python sorts str keys),
+// no insignificant whitespace, strings with only '\' and '"' escaped, integers as received
+// ("-0" becomes "0").
+//
+// The package has no mutable package-level state; every function is safe for concurrent use.
+package tjson
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// MaxDepth is the deepest nesting accepted.
+const MaxDepth = 64
+
+// SyntaxError reports malformed or non-canonicalisable JSON.
+type SyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("json: %s at offset %d", e.Msg, e.Offset) }
+
+// Envelope is a parsed TUF metadata file: {"signed": ..., "signatures": [...]}.
+type Envelope struct {
+	// Signed is the raw bytes of the "signed" value as received.
+	Signed []byte
+	// Canonical is the canonical JSON form of the "signed" value: the bytes signatures cover.
+	Canonical []byte
+	// Signatures is the raw bytes of the "signatures" value.
+	Signatures []byte
+}
+
+// ParseEnvelope scans data strictly and returns the spans of its two members. Unknown top-level
+// members are an error, as is a missing member.
+func ParseEnvelope(data []byte) (*Envelope, error) {
+	s := &scanner{data: data, out: make([]byte, 0, len(data))}
+	s.ws()
+	if s.pos >= len(data) || data[s.pos] != '{' {
+		return nil, s.errf("expected object")
+	}
+	s.pos++
+	env := &Envelope{}
+	var seenSigned, seenSigs bool
+	first := true
+	for {
+		s.ws()
+		if s.pos < len(data) && data[s.pos] == '}' {
+			if !first {
+				return nil, s.errf("unexpected '}'")
+			}
+			s.pos++
+			break
+		}
+		s.ws()
+		kstart := len(s.out)
+		key, err := s.str()
+		if err != nil {
+			return nil, err
+		}
+		s.out = s.out[:kstart]
+		s.ws()
+		if s.pos >= len(data) || data[s.pos] != ':' {
+			return nil, s.errf("expected ':'")
+		}
+		s.pos++
+		s.ws()
+		vstart := s.pos
+		ostart := len(s.out)
+		if err := s.value(1); err != nil {
+			return nil, err
+		}
+		switch key {
+		case "signed":
+			if seenSigned {
+				return nil, s.errf("duplicate key %q", key)
+			}
+			seenSigned = true
+			env.Signed = data[vstart:s.pos]
+			env.Canonical = s.out[ostart:len(s.out):len(s.out)]
+		case "signatures":
+			if seenSigs {
+				return nil, s.errf("duplicate key %q", key)
+			}
+			seenSigs = true
+			env.Signatures = data[vstart:s.pos]
+			s.out = s.out[:ostart]
+		default:
+			return nil, s.errf("unexpected top-level key %q", key)
+		}
+		first = false
+		s.ws()
+		if s.pos < len(data) && data[s.pos] == ',' {
+			s.pos++
+			continue
+		}
+		if s.pos < len(data) && data[s.pos] == '}' {
+			s.pos++
+			break
+		}
+		return nil, s.errf("expected ',' or '}'")
+	}
+	s.ws()
+	if s.pos != len(data) {
+		return nil, s.errf("trailing data")
+	}
+	if !seenSigned || !seenSigs {
+		return nil, s.errf("missing \"signed\" or \"signatures\"")
+	}
+	return env, nil
+}
+
+// Canonicalize validates data strictly (one JSON value, nothing after it) and returns its
+// canonical form.
+func Canonicalize(data []byte) ([]byte, error) {
+	s := &scanner{data: data, out: make([]byte, 0, len(data))}
+	s.ws()
+	if err := s.value(0); err != nil {
+		return nil, err
+	}
+	s.ws()
+	if s.pos != len(data) {
+		return nil, s.errf("trailing data")
+	}
+	return s.out, nil
+}
+
+// Valid reports whether data is strict JSON that has a canonical form.
+func Valid(data []byte) error {
+	_, err := Canonicalize(data)
+	return err
+}
+
+type scanner struct {
+	data []byte
+	pos  int
+	out  []byte
+	tmp  []byte
+}
+
+func (s *scanner) errf(format string, args ...any) error {
+	return &SyntaxError{Offset: s.pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (s *scanner) ws() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) value(depth int) error {
+	if depth > MaxDepth {
+		return s.errf("nesting deeper than %d", MaxDepth)
+	}
+	if s.pos >= len(s.data) {
+		return s.errf("unexpected end of input")
+	}
+	switch c := s.data[s.pos]; {
+	case c == '{':
+		return s.object(depth + 1)
+	case c == '[':
+		return s.array(depth + 1)
+	case c == '"':
+		_, err := s.str()
+		return err
+	case c == '-' || (c >= '0' && c <= '9'):
+		return s.number()
+	case c == 't':
+		return s.lit("true")
+	case c == 'f':
+		return s.lit("false")
+	case c == 'n':
+		return s.lit("null")
+	}
+	return s.errf("unexpected character %q", s.data[s.pos])
+}
+
+func (s *scanner) lit(w string) error {
+	if !bytes.HasPrefix(s.data[s.pos:], []byte(w)) {
+		return s.errf("invalid literal")
+	}
+	s.pos += len(w)
+	s.out = append(s.out, w...)
+	return nil
+}
+
+func (s *scanner) number() error {
+	start := s.pos
+	d := s.data
+	if d[s.pos] == '-' {
+		s.pos++
+	}
+	if s.pos >= len(d) {
+		return s.errf("invalid number")
+	}
+	if d[s.pos] == '0' {
+		s.pos++
+	} else if d[s.pos] >= '1' && d[s.pos] <= '9' {
+		for s.pos < len(d) && d[s.pos] >= '0' && d[s.pos] <= '9' {
+			s.pos++
+		}
+	} else {
+		return s.errf("invalid number")
+	}
+	if s.pos < len(d) && (d[s.pos] == '.' || d[s.pos] == 'e' || d[s.pos] == 'E') {
+		return s.errf("non-integer number has no canonical form")
+	}
+	num := d[start:s.pos]
+	if string(num) == "-0" {
+		num = num[1:]
+	}
+	s.out = append(s.out, num...)
+	return nil
+}
+
+// str scans a string at s.pos, appends its canonical encoding to out, and returns its value.
+// The returned string is only materialised when needed by callers (objects use it for keys).
+func (s *scanner) str() (string, error) {
+	d := s.data
+	if s.pos >= len(d) || d[s.pos] != '"' {
+		return "", s.errf("expected string")
+	}
+	s.pos++
+	start := s.pos
+	// Fast path: no escapes, no control characters, ASCII or valid UTF-8.
+	for s.pos < len(d) {
+		c := d[s.pos]
+		if c == '"' {
+			raw := d[start:s.pos]
+			s.pos++
+			s.out = append(s.out, '"')
+			s.out = append(s.out, raw...)
+			s.out = append(s.out, '"')
+			return string(raw), nil
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+		if c < utf8.RuneSelf {
+			s.pos++
+			continue
+		}
+		r, n := utf8.DecodeRune(d[s.pos:])
+		if r == utf8.RuneError && n <= 1 {
+			return "", s.errf("invalid UTF-8")
+		}
+		s.pos += n
+	}
+	// Slow path: decode into tmp.
+	s.tmp = append(s.tmp[:0], d[start:s.pos]...)
+	for {
+		if s.pos >= len(d) {
+			return "", s.errf("unterminated string")
+		}
+		c := d[s.pos]
+		switch {
+		case c == '"':
+			s.pos++
+			v := string(s.tmp)
+			s.out = appendCanonicalString(s.out, v)
+			return v, nil
+		case c < 0x20:
+			return "", s.errf("control character in string")
+		case c == '\\':
+			if s.pos+1 >= len(d) {
+				return "", s.errf("unterminated escape")
+			}
+			e := d[s.pos+1]
+			s.pos += 2
+			switch e {
+			case '"', '\\', '/':
+				s.tmp = append(s.tmp, e)
+			case 'b':
+				s.tmp = append(s.tmp, '\b')
+			case 'f':
+				s.tmp = append(s.tmp, '\f')
+			case 'n':
+				s.tmp = append(s.tmp, '\n')
+			case 'r':
+				s.tmp = append(s.tmp, '\r')
+			case 't':
+				s.tmp = append(s.tmp, '\t')
+			case 'u':
+				r, err := s.hex4()
+				if err != nil {
+					return "", err
+				}
+				if utf16.IsSurrogate(r) {
+					if r >= 0xDC00 || s.pos+1 >= len(d) || d[s.pos] != '\\' || d[s.pos+1] != 'u' {
+						return "", s.errf("lone surrogate")
+					}
+					s.pos += 2
+					r2, err := s.hex4()
+					if err != nil {
+						return "", err
+					}
+					r = utf16.DecodeRune(r, r2)
+					if r == utf8.RuneError {
+						return "", s.errf("invalid surrogate pair")
+					}
+				}
+				s.tmp = utf8.AppendRune(s.tmp, r)
+			default:
+				return "", s.errf("invalid escape")
+			}
+		case c < utf8.RuneSelf:
+			s.tmp = append(s.tmp, c)
+			s.pos++
+		default:
+			r, n := utf8.DecodeRune(d[s.pos:])
+			if r == utf8.RuneError && n <= 1 {
+				return "", s.errf("invalid UTF-8")
+			}
+			s.tmp = append(s.tmp, d[s.pos:s.pos+n]...)
+			s.pos += n
+		}
+	}
+}
+
+func (s *scanner) hex4() (rune, error) {
+	if s.pos+4 > len(s.data) {
+		return 0, s.errf("short \\u escape")
+	}
+	v, err := strconv.ParseUint(string(s.data[s.pos:s.pos+4]), 16, 32)
+	if err != nil {
+		return 0, s.errf("invalid \\u escape")
+	}
+	s.pos += 4
+	return rune(v), nil
+}
+
+func (s *scanner) array(depth int) error {
+	s.pos++ // [
+	s.out = append(s.out, '[')
+	s.ws()
+	if s.pos < len(s.data) && s.data[s.pos] == ']' {
+		s.pos++
+		s.out = append(s.out, ']')
+		return nil
+	}
+	for {
+		s.ws()
+		if err := s.value(depth); err != nil {
+			return err
+		}
+		s.ws()
+		if s.pos >= len(s.data) {
+			return s.errf("unterminated array")
+		}
+		switch s.data[s.pos] {
+		case ',':
+			s.pos++
+			s.out = append(s.out, ',')
+		case ']':
+			s.pos++
+			s.out = append(s.out, ']')
+			return nil
+		default:
+			return s.errf("expected ',' or ']'")
+		}
+	}
+}
+
+type member struct {
+	key        string
+	start, end int // span in out, from the key's opening quote to the end of the value
+}
+
+func (s *scanner) object(depth int) error {
+	s.pos++ // {
+	s.out = append(s.out, '{')
+	base := len(s.out)
+	s.ws()
+	if s.pos < len(s.data) && s.data[s.pos] == '}' {
+		s.pos++
+		s.out = append(s.out, '}')
+		return nil
+	}
+	var members []member
+	sorted := true
+	for {
+		s.ws()
+		ms := len(s.out)
+		if len(members) > 0 {
+			s.out = append(s.out, ',')
+			ms++
+		}
+		key, err := s.str()
+		if err != nil {
+			return err
+		}
+		s.ws()
+		if s.pos >= len(s.data) || s.data[s.pos] != ':' {
+			return s.errf("expected ':'")
+		}
+		s.pos++
+		s.out = append(s.out, ':')
+		s.ws()
+		if err := s.value(depth); err != nil {
+			return err
+		}
+		if n := len(members); n > 0 {
+			if c := compareKeys(members[n-1].key, key); c == 0 {
+				return s.errf("duplicate key %q", key)
+			} else if c > 0 {
+				sorted = false
+			}
+		}
+		members = append(members, member{key: key, start: ms, end: len(s.out)})
+		s.ws()
+		if s.pos >= len(s.data) {
+			return s.errf("unterminated object")
+		}
+		if s.data[s.pos] == ',' {
+			s.pos++
+			continue
+		}
+		if s.data[s.pos] == '}' {
+			s.pos++
+			break
+		}
+		return s.errf("expected ',' or '}'")
+	}
+	if !sorted {
+		sort.SliceStable(members, func(i, j int) bool { return compareKeys(members[i].key, members[j].key) < 0 })
+		for i := 1; i < len(members); i++ {
+			if members[i-1].key == members[i].key {
+				return s.errf("duplicate key %q", members[i].key)
+			}
+		}
+		region := append([]byte(nil), s.out[base:]...)
+		s.out = s.out[:base]
+		for i, m := range members {
+			if i > 0 {
+				s.out = append(s.out, ',')
+			}
+			seg := region[m.start-base : m.end-base]
+			if seg[0] == ',' {
+				seg = seg[1:]
+			}
+			s.out = append(s.out, seg...)
+		}
+	}
+	s.out = append(s.out, '}')
+	return nil
+}
+
+// compareKeys orders keys by the byte order of their UTF-8 encoding.
+func compareKeys(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func appendCanonicalString(dst []byte, v string) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '"' || c == '\\' {
+			dst = append(dst, '\\')
+		}
+		dst = append(dst, c)
+	}
+	return append(dst, '"')
+}
+
+// ErrNotCanonicalisable is returned by Encode for values that have no canonical form.
+var ErrNotCanonicalisable = errors.New("tjson: value has no canonical form")
