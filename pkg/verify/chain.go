@@ -1,0 +1,77 @@
+package verify
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tintoproject/tinto/pkg/policy"
+	"github.com/tintoproject/tinto/pkg/revocation"
+)
+
+// chainInput is everything one in-toto verification depends on.
+type chainInput struct {
+	layout      blob
+	keys        []blob
+	links       []blob
+	bundles     []blob
+	threshold   int
+	params      map[string]string
+	now         time.Time
+	inspections InspectionMode
+	revocation  revocation.Checker
+	limits      Limits
+}
+
+// chainResult is the verified evidence of one layout.
+type chainResult struct {
+	layout   policy.Layout
+	products []product
+	// notBefore and notAfter bound the times at which this evidence stays valid (the layout's
+	// expiry, certificate validity); a cached result is reused only inside them.
+	notBefore, notAfter time.Time
+}
+
+func (c *chainResult) validAt(t time.Time) bool {
+	return !t.Before(c.notBefore) && t.Before(c.notAfter)
+}
+
+// cacheKey is a digest of everything the in-toto outcome depends on, except the time (handled by
+// chainResult.validAt) and the revocation checker, which is represented by the digest of the
+// TUF-distributed list (the only source a cacheable verification may use).
+func (in *chainInput) cacheKey(rl *RevocationList) string {
+	h := sha256.New()
+	w := func(parts ...string) {
+		for _, p := range parts {
+			fmt.Fprintf(h, "%d:%s;", len(p), p)
+		}
+	}
+	w("layout", in.layout.path, in.layout.digest)
+	for _, set := range []struct {
+		name  string
+		blobs []blob
+	}{{"keys", in.keys}, {"links", in.links}, {"bundles", in.bundles}} {
+		ds := make([]string, 0, len(set.blobs))
+		for _, b := range set.blobs {
+			ds = append(ds, b.path+"="+b.digest)
+		}
+		sort.Strings(ds)
+		w(set.name, strings.Join(ds, ","))
+	}
+	w("threshold", fmt.Sprint(in.threshold), "inspections", fmt.Sprint(in.inspections))
+	ks := make([]string, 0, len(in.params))
+	for k := range in.params {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	for _, k := range ks {
+		w("param", k, in.params[k])
+	}
+	if rl != nil {
+		w("revocation", rl.Target, rl.Digest)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
