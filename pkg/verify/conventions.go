@@ -124,7 +124,12 @@ func classify(p string) (MetadataKind, error) {
 	return "", fmt.Errorf("unknown suffix (want %s, %s, %s or %s)", SuffixLayout, SuffixLink, SuffixBundle, SuffixKey)
 }
 
-// checkTargetPath rejects paths that could name something other than what they seem to.
+// CheckTargetPath reports whether p is a clean, relative TUF target path that cannot name
+// something other than what it seems to: not empty, not absolute, no empty, "." or ".." segment,
+// no backslash or NUL, at most 1024 bytes. It is what ParseCustom requires of every entry, and
+// what the CLI requires before writing a target under a directory.
+func CheckTargetPath(p string) error { return checkTargetPath(p) }
+
 func checkTargetPath(p string) error {
 	if p == "" {
 		return fmt.Errorf("empty path")
