@@ -1,0 +1,543 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/tintoproject/tinto/pkg/revocation"
+	"github.com/tintoproject/tinto/pkg/verr"
+)
+
+// maxEvidence bounds the evidence entries recorded per rule; the rest are counted.
+const maxEvidence = 64
+
+type evaluator struct {
+	c   *compiled
+	ctx context.Context
+	in  *Input
+	act activation
+
+	lookups   []Lookup
+	lookupBy  []*rule // the policy REVOKE rule that answered lookups[i], or nil
+	index     map[revocation.Ref]int
+	warnings  []string
+	layoutsOK []bool
+}
+
+// Evaluate implements Policy.
+func (c *compiled) Evaluate(ctx context.Context, in *Input) (*Decision, error) {
+	if in == nil {
+		return nil, verr.Invalid("policy input", "nil input")
+	}
+	if in.Time.IsZero() {
+		return nil, verr.Invalid("policy input", "no evaluation time")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ev := &evaluator{c: c, ctx: ctx, in: in}
+	ev.act = activation{target: in.Target, params: in.Params, now: in.Time}
+	if ev.act.params == nil {
+		ev.act.params = map[string]string{}
+	}
+	trail := make([]TrailEntry, 0, len(c.rules)+2)
+	trail = append(trail, ev.revocationEntry())
+	trail = append(trail, ev.layoutsEntry())
+	for _, r := range c.rules {
+		trail = append(trail, ev.ruleEntry(r))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	d := &Decision{MediaType: MediaType, PolicyID: c.id, Time: in.Time, Trail: trail}
+	combine(d, ev.warnings)
+	return d, nil
+}
+
+// combine applies the strength rules to the trail and fills in the effect.
+func combine(d *Decision, warnings []string) {
+	d.Warnings = warnings
+	for i := range d.Trail {
+		e := &d.Trail[i]
+		if e.Effect == Deny && e.Strength == Weak {
+			e.Effect, e.Warning = "", true
+		}
+		if e.Warning {
+			d.Warnings = append(d.Warnings, fmt.Sprintf("%s (%s %s): %s", e.Rule, e.Strength, e.Verb, e.Message))
+		}
+	}
+	best := Strength(0)
+	for _, e := range d.Trail {
+		if e.Effect != "" && e.Strength > best {
+			best = e.Strength
+		}
+	}
+	if best == 0 {
+		satisfied := 0
+		for _, e := range d.Trail {
+			if e.Outcome == OutcomeSatisfied {
+				satisfied++
+			}
+		}
+		if satisfied > 0 {
+			d.Effect = Allow
+			d.Reason = fmt.Sprintf("allowed: no rule voted, %d rule(s) satisfied", satisfied)
+		} else {
+			d.Effect = Deny
+			d.Reason = "denied: no rule applied"
+		}
+		return
+	}
+	d.Effect = Allow
+	for _, e := range d.Trail {
+		if e.Effect == Deny && e.Strength == best {
+			d.Effect = Deny
+			break
+		}
+	}
+	for _, e := range d.Trail {
+		if e.Effect == d.Effect && e.Strength == best {
+			d.DecidedBy = append(d.DecidedBy, e.Rule)
+		}
+	}
+	for i := range d.Trail {
+		e := &d.Trail[i]
+		if e.Effect != "" && e.Effect != d.Effect {
+			e.OverriddenBy = d.DecidedBy
+		}
+	}
+	verb := "allowed"
+	if d.Effect == Deny {
+		verb = "denied"
+	}
+	d.Reason = fmt.Sprintf("%s by %s rule(s) %s", verb, best, strings.Join(d.DecidedBy, ", "))
+}
+
+func entryFor(r *rule) TrailEntry {
+	return TrailEntry{Rule: r.id, Verb: r.verb, Subject: r.subject.String(), Strength: r.strength, Source: r.src}
+}
+
+// vote sets the entry's effect from its outcome, applying the policy's Indeterminate setting.
+func (ev *evaluator) vote(e *TrailEntry) {
+	switch e.Outcome {
+	case OutcomeAllow:
+		e.Effect = Allow
+	case OutcomeDeny:
+		e.Effect = Deny
+	case OutcomeIndeterminate:
+		if ev.c.indeterminateWarn {
+			e.Warning = true
+		} else {
+			e.Effect = Deny
+		}
+	case OutcomeNotApplicable:
+		e.NotApplicable = true
+	}
+	if e.Effect == Deny && e.Reason == "" {
+		e.Reason = verr.PolicyDenied
+	}
+}
+
+func addEvidence(e *TrailEntry, n *int, ev Evidence) {
+	*n++
+	if len(e.Evidence) < maxEvidence {
+		e.Evidence = append(e.Evidence, ev)
+	} else if *n == maxEvidence+1 {
+		e.Evidence = append(e.Evidence, Evidence{Kind: "more", Ref: "...", Result: "truncated"})
+	}
+}
+
+func globMatch(pattern, name string) bool {
+	if pattern == "" {
+		return true
+	}
+	m, err := path.Match(pattern, name)
+	return err == nil && m
+}
+
+// ---------------------------------------------------------------------------------------------
+// Revocation
+
+// lookup answers one revocation lookup, recording it once.
+func (ev *evaluator) lookup(ref revocation.Ref) int {
+	if i, ok := ev.index[ref]; ok {
+		return i
+	}
+	if ev.index == nil {
+		ev.index = make(map[revocation.Ref]int)
+	}
+	var l Lookup
+	l.Ref = ref
+	r := ev.c.revokedBy(ref)
+	switch {
+	case r != nil:
+		l.Status = revocation.Status{State: revocation.Revoked, Source: "policy:" + r.id, Reason: r.reason}
+	case ev.in.Revocation != nil:
+		st, err := ev.in.Revocation.Status(ev.ctx, ref, ev.in.Time)
+		if err != nil {
+			st = revocation.Status{State: revocation.Unknown, Source: st.Source}
+			l.Error = err.Error()
+		}
+		switch st.State {
+		case revocation.Good, revocation.Revoked, revocation.Unknown, revocation.NotRevocable:
+		default:
+			st.State = revocation.Unknown
+		}
+		l.Status = st
+	default:
+		// No source configured: the policy's own REVOKE rules are authoritative.
+		l.Status = revocation.Status{State: revocation.Good, Source: "policy"}
+	}
+	ev.lookups = append(ev.lookups, l)
+	ev.lookupBy = append(ev.lookupBy, r)
+	ev.index[ref] = len(ev.lookups) - 1
+	return len(ev.lookups) - 1
+}
+
+func (ev *evaluator) state(i int) revocation.State { return ev.lookups[i].Status.State }
+
+// revokedBy returns the first REVOKE rule that lists ref.
+func (c *compiled) revokedBy(ref revocation.Ref) *rule {
+	if !c.hasRevoke {
+		return nil
+	}
+	for _, r := range c.rules {
+		if r.verb != VerbRevoke {
+			continue
+		}
+		switch ref.Kind {
+		case revocation.KindKey, revocation.KindFunctionary:
+			if r.subject != subjKey || !r.keyids[strings.ToLower(ref.KeyID)] {
+				continue
+			}
+			if r.step != "" && (ref.Kind != revocation.KindFunctionary || !globMatch(r.step, ref.Step)) {
+				continue
+			}
+			if r.layout != "" && !globMatch(r.layout, ref.Name) {
+				continue
+			}
+			return r
+		case revocation.KindLayout:
+			if r.subject == subjLayout && r.digests[strings.ToLower(ref.Digest)] {
+				return r
+			}
+		case revocation.KindLink:
+			if (r.subject == subjLink || r.subject == subjAttestation) && r.digests[strings.ToLower(ref.Digest)] {
+				return r
+			}
+		case revocation.KindArtifact:
+			if r.subject == subjArtifact && r.digests[strings.ToLower(ref.Digest)] {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
+func keyRef(layout, step, keyid string) revocation.Ref {
+	if step == "" {
+		return revocation.Ref{Kind: revocation.KindKey, KeyID: keyid, Name: layout}
+	}
+	return revocation.Ref{Kind: revocation.KindFunctionary, KeyID: keyid, Name: layout, Step: step}
+}
+
+// revocationEntry looks up every revocable thing in the evidence and builds the REVOCATION
+// entry: a revoked layout, link, attestation or artifact denies (STRONG), a revoked key is
+// excluded from every threshold (see the layouts entry), and an Unknown answer denies unless the
+// policy says revocation.unknown: warn.
+func (ev *evaluator) revocationEntry() TrailEntry {
+	in := ev.in
+	if t := in.Target; t != nil {
+		for _, alg := range sortedKeys(t.Hashes) {
+			ev.lookup(revocation.Ref{Kind: revocation.KindArtifact, Digest: alg + ":" + strings.ToLower(t.Hashes[alg]), Name: t.Name})
+		}
+	}
+	for li := range in.Layouts {
+		l := &in.Layouts[li]
+		ev.lookup(revocation.Ref{Kind: revocation.KindLayout, Digest: l.Digest, Name: l.Name, Version: l.Version})
+		for _, s := range l.Signers {
+			ev.lookup(keyRef(l.Name, "", s))
+		}
+		for _, k := range l.Keys {
+			if k.Issuer != "" && k.Serial != "" {
+				ev.lookup(revocation.Ref{Kind: revocation.KindCertificate, KeyID: k.KeyID, Issuer: k.Issuer, Serial: k.Serial})
+			}
+		}
+		for si := range l.Steps {
+			s := &l.Steps[si]
+			for ki := range s.Links {
+				k := &s.Links[ki]
+				ev.lookup(revocation.Ref{Kind: revocation.KindLink, Digest: k.Digest, Name: l.Name, Step: s.Name})
+				ev.lookup(keyRef(l.Name, s.Name, k.KeyID))
+			}
+		}
+	}
+	for ai := range in.Attestations {
+		a := &in.Attestations[ai]
+		if a.Digest != "" {
+			ev.lookup(revocation.Ref{Kind: revocation.KindLink, Digest: a.Digest, Name: a.PredicateType})
+		}
+		ev.lookup(keyRef("", "", a.Signer))
+	}
+
+	e := TrailEntry{Rule: "revocation", Verb: VerbRevocation, Subject: "all", Strength: Strong, Revocations: ev.lookups}
+	var revoked, unknown, keys []string
+	for i, l := range ev.lookups {
+		switch l.Status.State {
+		case revocation.Revoked:
+			desc := describeRef(l.Ref) + " revoked by " + l.Status.Source
+			if l.Ref.Kind == revocation.KindKey || l.Ref.Kind == revocation.KindFunctionary || l.Ref.Kind == revocation.KindCertificate {
+				keys = append(keys, desc)
+			} else if ev.lookupBy[i] == nil {
+				// Revocations by the policy's own REVOKE rules are voted by those rules.
+				revoked = append(revoked, desc)
+			}
+		case revocation.Unknown:
+			msg := describeRef(l.Ref) + " unknown"
+			if l.Status.Source != "" {
+				msg += " to " + l.Status.Source
+			}
+			if l.Error != "" {
+				msg += ": " + l.Error
+			}
+			unknown = append(unknown, msg)
+		}
+	}
+	var msgs []string
+	switch {
+	case len(revoked) > 0:
+		e.Outcome, e.Reason = OutcomeDeny, verr.Revoked
+		msgs = append(msgs, strings.Join(revoked, "; "))
+	case len(unknown) > 0 && !ev.c.unknownWarn:
+		e.Outcome, e.Reason = OutcomeDeny, verr.Unknown
+	case len(ev.lookups) == 0:
+		e.Outcome = OutcomeNotApplicable
+	default:
+		e.Outcome = OutcomeSatisfied
+	}
+	if len(unknown) > 0 {
+		msgs = append(msgs, "unknown: "+strings.Join(unknown, "; "))
+		if ev.c.unknownWarn && e.Outcome != OutcomeDeny {
+			e.Warning = true
+		}
+	}
+	if len(keys) > 0 {
+		msgs = append(msgs, "excluded from thresholds: "+strings.Join(keys, "; "))
+	}
+	if len(msgs) == 0 {
+		msgs = append(msgs, fmt.Sprintf("%d lookup(s), nothing revoked", len(ev.lookups)))
+	}
+	e.Message = strings.Join(msgs, "; ")
+	ev.vote(&e)
+	return e
+}
+
+func describeRef(r revocation.Ref) string {
+	switch r.Kind {
+	case revocation.KindKey:
+		return "key " + r.KeyID
+	case revocation.KindFunctionary:
+		return fmt.Sprintf("functionary %s (layout %s, step %s)", r.KeyID, r.Name, r.Step)
+	case revocation.KindCertificate:
+		return fmt.Sprintf("certificate %s serial %s", r.Issuer, r.Serial)
+	}
+	s := string(r.Kind) + " " + r.Digest
+	if r.Name != "" {
+		s += " (" + r.Name + ")"
+	}
+	return s
+}
+
+// keyRevoked reports whether a key is revoked for (layout, step), with the lookup.
+func (ev *evaluator) keyRevoked(layout, step, keyid string) (bool, *Lookup) {
+	i, ok := ev.index[keyRef(layout, step, keyid)]
+	if !ok {
+		return false, nil
+	}
+	if ev.lookups[i].Status.State == revocation.Revoked {
+		return true, &ev.lookups[i]
+	}
+	return false, nil
+}
+
+func (ev *evaluator) digestRevoked(kind revocation.Kind, layout, step, digest string) (bool, *Lookup) {
+	var ref revocation.Ref
+	switch kind {
+	case revocation.KindLink:
+		ref = revocation.Ref{Kind: kind, Digest: digest, Name: layout, Step: step}
+	default:
+		return false, nil
+	}
+	i, ok := ev.index[ref]
+	if ok && ev.lookups[i].Status.State == revocation.Revoked {
+		return true, &ev.lookups[i]
+	}
+	return false, nil
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layouts
+
+// layoutsEntry checks each layout (verified, not expired, not revoked, thresholds met by keys
+// that are not revoked, every artifact rule passed) and combines them: all, any or k of n.
+func (ev *evaluator) layoutsEntry() TrailEntry {
+	c, in := ev.c, ev.in
+	e := TrailEntry{Rule: "layouts", Verb: VerbLayouts, Subject: "layout", Strength: Strong}
+	ev.layoutsOK = make([]bool, len(in.Layouts))
+	ok := 0
+	var reason verr.Reason
+	n := 0
+	for li := range in.Layouts {
+		l := &in.Layouts[li]
+		probs, rsn := ev.checkLayout(l)
+		res := "ok"
+		if len(probs) > 0 {
+			res = "failed"
+			if reason == "" {
+				reason = rsn
+			}
+		} else {
+			ok++
+			ev.layoutsOK[li] = true
+		}
+		addEvidence(&e, &n, Evidence{Kind: "layout", Ref: l.Name + " " + l.Digest, Result: res, Detail: strings.Join(probs, "; ")})
+	}
+	total := len(in.Layouts)
+	var want int
+	var mode string
+	switch c.mode {
+	case layoutsNone:
+		e.Outcome = OutcomeNotApplicable
+		e.Message = "the policy does not require layouts"
+		ev.vote(&e)
+		return e
+	case layoutsAll:
+		want, mode = total, "all"
+		if want == 0 {
+			want = 1
+		}
+	case layoutsAny:
+		want, mode = 1, "any"
+	case layoutsK:
+		want, mode = c.k, fmt.Sprintf("%d of n", c.k)
+	}
+	e.Message = fmt.Sprintf("%d of %d layout(s) satisfied, %s required (%d)", ok, total, mode, want)
+	if ok >= want {
+		e.Outcome = OutcomeSatisfied
+	} else {
+		e.Outcome = OutcomeDeny
+		e.Reason = reason
+		if total == 0 {
+			e.Message = "no layout in the evidence; the policy requires " + mode
+			e.Reason = verr.LayoutInvalid
+		}
+		if e.Reason == "" {
+			e.Reason = verr.LayoutInvalid
+		}
+	}
+	ev.vote(&e)
+	return e
+}
+
+func (ev *evaluator) checkLayout(l *Layout) ([]string, verr.Reason) {
+	var probs []string
+	var reason verr.Reason
+	fail := func(r verr.Reason, format string, args ...any) {
+		if reason == "" {
+			reason = r
+		}
+		probs = append(probs, fmt.Sprintf(format, args...))
+	}
+	if l.Failure != "" {
+		fail(verr.LayoutInvalid, "did not verify: %s", l.Failure)
+	}
+	if !l.Expires.IsZero() && ev.in.Time.After(l.Expires) {
+		fail(verr.Expired, "expired at %s", l.Expires.UTC().Format("2006-01-02T15:04:05Z"))
+	} else if l.Expires.IsZero() {
+		fail(verr.LayoutInvalid, "no expiry date")
+	}
+	if i, ok := ev.index[revocation.Ref{Kind: revocation.KindLayout, Digest: l.Digest, Name: l.Name, Version: l.Version}]; ok && ev.state(i) == revocation.Revoked {
+		fail(verr.Revoked, "layout revoked by %s", ev.lookups[i].Status.Source)
+	}
+	need := max(l.Threshold, 1)
+	signers := map[string]bool{}
+	var excluded []string
+	for _, s := range l.Signers {
+		if r, lk := ev.keyRevoked(l.Name, "", s); r {
+			excluded = append(excluded, fmt.Sprintf("key %s revoked by %s", s, lk.Status.Source))
+			continue
+		}
+		signers[s] = true
+	}
+	if len(signers) < need {
+		fail(thresholdReason(excluded), "%d of %d required layout signature(s) by keys that are not revoked%s", len(signers), need, suffix(excluded))
+	}
+	for si := range l.Steps {
+		s := &l.Steps[si]
+		need := max(s.Threshold, 1)
+		keys := map[string]bool{}
+		var excluded []string
+		for ki := range s.Links {
+			k := &s.Links[ki]
+			if !containsFold(s.Functionaries, k.KeyID) {
+				excluded = append(excluded, fmt.Sprintf("key %s is not a functionary of the step", k.KeyID))
+				continue
+			}
+			if r, lk := ev.digestRevoked(revocation.KindLink, l.Name, s.Name, k.Digest); r {
+				excluded = append(excluded, fmt.Sprintf("link %s revoked by %s", k.Digest, lk.Status.Source))
+				continue
+			}
+			if r, lk := ev.keyRevoked(l.Name, s.Name, k.KeyID); r {
+				excluded = append(excluded, fmt.Sprintf("functionary key %s revoked by %s", k.KeyID, lk.Status.Source))
+				continue
+			}
+			keys[strings.ToLower(k.KeyID)] = true
+		}
+		if len(keys) < need {
+			fail(thresholdReason(excluded), "step %s: %d of %d required functionary link(s)%s", s.Name, len(keys), need, suffix(excluded))
+		}
+	}
+	for _, rr := range l.Rules {
+		if !rr.OK {
+			fail(verr.RuleFailed, "step %s %s rule %q failed: %s", rr.Step, rr.Side, rr.Rule, rr.Failure)
+		}
+	}
+	return probs, reason
+}
+
+func thresholdReason(excluded []string) verr.Reason {
+	for _, x := range excluded {
+		if strings.Contains(x, "revoked") {
+			return verr.Revoked
+		}
+	}
+	return verr.Threshold
+}
+
+func suffix(xs []string) string {
+	if len(xs) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(xs, "; ") + ")"
+}
+
+func containsFold(xs []string, s string) bool {
+	for _, x := range xs {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

@@ -1,0 +1,364 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tintoproject/tinto/pkg/verr"
+)
+
+// subjectVisit is called once per subject a rule's layout/step filters admit. ref names it.
+type subjectVisit func(kind, ref string) (stop bool)
+
+// forSubjects binds each subject of kind r.subject into ev.act in turn and calls f.
+func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
+	in, a := ev.in, &ev.act
+	defer func() { a.layout, a.step, a.link, a.att, a.key, a.artifact = nil, nil, nil, nil, nil, nil }()
+	switch r.subject {
+	case subjTarget:
+		if in.Target != nil {
+			f("target", in.Target.Name)
+		}
+		return
+	case subjAttestation:
+		for i := range in.Attestations {
+			a.att = &in.Attestations[i]
+			if f("attestation", a.att.PredicateType+" "+a.att.Digest) {
+				return
+			}
+		}
+		return
+	}
+	if r.subject == subjKey {
+		for i := range in.Attestations {
+			at := &in.Attestations[i]
+			if r.layout != "" || r.step != "" {
+				break
+			}
+			a.key = &KeySubject{KeyID: at.Signer, Role: "attestation"}
+			if f("key", at.Signer) {
+				return
+			}
+		}
+	}
+	for li := range in.Layouts {
+		l := &in.Layouts[li]
+		if !globMatch(r.layout, l.Name) {
+			continue
+		}
+		a.layout = l
+		switch r.subject {
+		case subjLayout:
+			if f("layout", l.Name) {
+				return
+			}
+			continue
+		case subjKey:
+			if r.step == "" {
+				for _, s := range l.Signers {
+					a.key = keySubject(l, "", s, "layout")
+					if f("key", "layout "+l.Name+" signer "+s) {
+						return
+					}
+				}
+			}
+		}
+		for si := range l.Steps {
+			s := &l.Steps[si]
+			if !globMatch(r.step, s.Name) {
+				continue
+			}
+			a.step = s
+			switch r.subject {
+			case subjStep:
+				if f("step", l.Name+"/"+s.Name) {
+					return
+				}
+				continue
+			case subjKey:
+				seen := map[string]bool{}
+				for ki := range s.Links {
+					k := s.Links[ki].KeyID
+					if seen[k] {
+						continue
+					}
+					seen[k] = true
+					a.key = keySubject(l, s.Name, k, "functionary")
+					if f("key", l.Name+"/"+s.Name+" functionary "+k) {
+						return
+					}
+				}
+				continue
+			}
+			for ki := range s.Links {
+				k := &s.Links[ki]
+				a.link = k
+				if r.subject == subjLink {
+					if f("link", l.Name+"/"+s.Name+" "+k.Digest) {
+						return
+					}
+					continue
+				}
+				// artifacts
+				for _, side := range [2]string{"materials", "products"} {
+					m := k.Materials
+					if side == "products" {
+						m = k.Products
+					}
+					for _, name := range sortedKeys(m) {
+						a.artifact = &ArtifactSubject{Name: name, Digests: m[name], Side: side, Step: s.Name, Layout: l.Name, Signer: k.KeyID}
+						if f("artifact", l.Name+"/"+s.Name+" "+side+" "+name) {
+							return
+						}
+					}
+				}
+			}
+			a.link = nil
+		}
+		a.step = nil
+	}
+}
+
+func keySubject(l *Layout, step, keyid, role string) *KeySubject {
+	ks := &KeySubject{KeyID: keyid, Role: role, Layout: l.Name, Step: step}
+	for _, k := range l.Keys {
+		if strings.EqualFold(k.KeyID, keyid) {
+			ks.KeyType, ks.Scheme, ks.Issuer, ks.Serial = k.KeyType, k.Scheme, k.Issuer, k.Serial
+			break
+		}
+	}
+	return ks
+}
+
+// ruleEntry evaluates one rule of the policy.
+func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
+	e := entryFor(r)
+	if r.verb == VerbRevoke {
+		ev.revokeEntry(r, &e)
+		ev.vote(&e)
+		return e
+	}
+	var selected, hits, failed, errs, n int
+	var firstFail string
+	ev.forSubjects(r, func(kind, ref string) bool {
+		if ev.ctx.Err() != nil {
+			errs++
+			addEvidence(&e, &n, Evidence{Kind: kind, Ref: ref, Result: "error", Detail: ev.ctx.Err().Error()})
+			return true
+		}
+		if r.where != nil {
+			ok, err := r.where.evalBool(ev.ctx, &ev.act)
+			if err != nil {
+				errs++
+				addEvidence(&e, &n, Evidence{Kind: kind, Ref: ref, Result: "error", Detail: "where: " + err.Error()})
+				return false
+			}
+			if !ok {
+				return false
+			}
+		}
+		selected++
+		switch {
+		case r.verb == VerbAllow || r.verb == VerbDeny:
+			ok := true
+			if r.when != nil {
+				var err error
+				ok, err = r.when.evalBool(ev.ctx, &ev.act)
+				if err != nil {
+					errs++
+					addEvidence(&e, &n, Evidence{Kind: kind, Ref: ref, Result: "error", Detail: "when: " + err.Error()})
+					return false
+				}
+			}
+			if ok {
+				hits++
+				addEvidence(&e, &n, Evidence{Kind: kind, Ref: ref, Result: "matched"})
+			} else {
+				addEvidence(&e, &n, Evidence{Kind: kind, Ref: ref, Result: "not-matched"})
+			}
+		case r.verb == VerbRequire:
+			var why []string
+			for i, c := range r.expect {
+				ok, err := c.evalBool(ev.ctx, &ev.act)
+				if err != nil {
+					errs++
+					addEvidence(&e, &n, Evidence{Kind: kind, Ref: ref, Result: "error", Detail: fmt.Sprintf("expect[%d] %s: %v", i, c.text, err)})
+					return false
+				}
+				if !ok {
+					why = append(why, fmt.Sprintf("expect[%d] %s is false", i, c.text))
+				}
+			}
+			if r.productOf != "" {
+				if msg := ev.bound(r); msg != "" {
+					why = append(why, msg)
+					e.Reason = verr.TargetUnbound
+				}
+			}
+			if len(why) > 0 {
+				failed++
+				if firstFail == "" {
+					firstFail = ref + ": " + strings.Join(why, "; ")
+				}
+				addEvidence(&e, &n, Evidence{Kind: kind, Ref: ref, Result: "failed", Detail: strings.Join(why, "; ")})
+			} else {
+				addEvidence(&e, &n, Evidence{Kind: kind, Ref: ref, Result: "ok"})
+			}
+		case isArtifactVerb(r.verb):
+			s, l := ev.act.step, ev.act.layout
+			for ki := range s.Links {
+				k := &s.Links[ki]
+				lref := ref + " link " + k.Digest
+				consumed, err := r.art.run(r.side, k, s, l)
+				switch {
+				case err != nil:
+					failed++
+					e.Reason = verr.RuleFailed
+					if firstFail == "" {
+						firstFail = lref + ": " + err.Error()
+					}
+					addEvidence(&e, &n, Evidence{Kind: "link", Ref: lref, Result: "failed", Detail: err.Error()})
+				default:
+					detail := ""
+					if len(consumed) > 0 {
+						detail = "consumed " + strings.Join(consumed, ", ")
+					}
+					addEvidence(&e, &n, Evidence{Kind: "link", Ref: lref, Result: "ok", Detail: detail})
+				}
+			}
+		}
+		return false
+	})
+	switch {
+	case errs > 0:
+		e.Outcome = OutcomeIndeterminate
+		e.Message = fmt.Sprintf("%d evaluation error(s)", errs)
+	case r.verb == VerbRequire && selected < r.min:
+		e.Outcome = OutcomeDeny
+		e.Message = fmt.Sprintf("%d %s subject(s) selected, at least %d required", selected, r.subject, r.min)
+	case selected == 0:
+		e.Outcome = OutcomeNotApplicable
+		e.Message = "selected no " + r.subject.String()
+		if r.verb == VerbRequire && r.productOf != "" {
+			e.Outcome, e.Reason = OutcomeDeny, verr.TargetUnbound
+			e.Message = "no target to bind"
+		}
+	case r.verb == VerbAllow && hits > 0:
+		e.Outcome = OutcomeAllow
+		e.Message = fmt.Sprintf("%d of %d selected %s subject(s) matched", hits, selected, r.subject)
+	case r.verb == VerbDeny && hits > 0:
+		e.Outcome = OutcomeDeny
+		e.Message = fmt.Sprintf("%d of %d selected %s subject(s) matched", hits, selected, r.subject)
+	case r.verb == VerbAllow:
+		e.Outcome = OutcomeNotApplicable
+		e.Message = fmt.Sprintf("none of %d selected %s subject(s) matched", selected, r.subject)
+	case r.verb == VerbDeny:
+		e.Outcome = OutcomeSatisfied
+		e.Message = fmt.Sprintf("none of %d selected %s subject(s) matched", selected, r.subject)
+	case failed > 0:
+		e.Outcome = OutcomeDeny
+		e.Message = fmt.Sprintf("%d of %d failed; first: %s", failed, selected, firstFail)
+	default:
+		e.Outcome = OutcomeSatisfied
+		e.Message = fmt.Sprintf("held for %d %s subject(s)", selected, r.subject)
+	}
+	if r.message != "" && (e.Outcome == OutcomeDeny || e.Outcome == OutcomeAllow) {
+		e.Message = r.message + ": " + e.Message
+	}
+	ev.vote(&e)
+	return e
+}
+
+// bound checks the target binding of a REQUIRE productOf rule: in every layout the rule
+// selects, some link of step r.productOf has a product whose digests equal the target's hashes
+// for every algorithm the two share (and they share at least one). It returns "" when bound.
+func (ev *evaluator) bound(r *rule) string {
+	t := ev.in.Target
+	if t == nil || len(t.Hashes) == 0 {
+		return "the target has no hashes"
+	}
+	var missing []string
+	layouts := 0
+	for li := range ev.in.Layouts {
+		l := &ev.in.Layouts[li]
+		if !globMatch(r.layout, l.Name) {
+			continue
+		}
+		layouts++
+		found, hasStep := false, false
+		for si := range l.Steps {
+			s := &l.Steps[si]
+			if s.Name != r.productOf {
+				continue
+			}
+			hasStep = true
+			for ki := range s.Links {
+				for _, d := range s.Links[ki].Products {
+					if digestsEqual(t.Hashes, d) {
+						found = true
+					}
+				}
+			}
+		}
+		switch {
+		case !hasStep:
+			missing = append(missing, fmt.Sprintf("layout %s has no step %s", l.Name, r.productOf))
+		case !found:
+			missing = append(missing, fmt.Sprintf("the target is not a product of step %s in layout %s", r.productOf, l.Name))
+		}
+	}
+	if layouts == 0 {
+		return "no layout to bind the target to"
+	}
+	return strings.Join(missing, "; ")
+}
+
+func digestsEqual(a, b map[string]string) bool {
+	common := 0
+	for alg, h := range a {
+		if g, ok := b[alg]; ok {
+			if !strings.EqualFold(g, h) {
+				return false
+			}
+			common++
+		}
+	}
+	return common > 0
+}
+
+// revokeEntry reports what a REVOKE rule revoked among the evidence. A revoked layout, link,
+// attestation or artifact digest denies; a revoked key is excluded from thresholds (the layouts
+// entry says what that did).
+func (ev *evaluator) revokeEntry(r *rule, e *TrailEntry) {
+	var deny, keys int
+	for i, by := range ev.lookupBy {
+		if by != r {
+			continue
+		}
+		l := ev.lookups[i]
+		e.Revocations = append(e.Revocations, l)
+		isKey := l.Ref.Kind == "key" || l.Ref.Kind == "functionary"
+		res := "revoked"
+		if isKey {
+			keys++
+			res = "revoked; excluded from thresholds"
+		} else {
+			deny++
+		}
+		e.Evidence = append(e.Evidence, Evidence{Kind: string(l.Ref.Kind), Ref: describeRef(l.Ref), Result: res, Detail: "source " + l.Status.Source})
+	}
+	switch {
+	case deny > 0:
+		e.Outcome, e.Reason = OutcomeDeny, verr.Revoked
+		e.Message = fmt.Sprintf("%d revoked digest(s) in the evidence", deny)
+	case keys > 0:
+		e.Outcome = OutcomeSatisfied
+		e.Message = fmt.Sprintf("%d revoked key(s) in the evidence, excluded from every threshold", keys)
+	default:
+		e.Outcome = OutcomeNotApplicable
+		e.Message = "nothing it revokes is in the evidence"
+	}
+	if r.reason != "" {
+		e.Message += " (" + r.reason + ")"
+	}
+}

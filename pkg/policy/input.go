@@ -1,0 +1,133 @@
+package policy
+
+import (
+	"time"
+
+	"github.com/tintoproject/tinto/pkg/revocation"
+)
+
+// Input is the verified evidence a policy decides over. Every field holds facts that were
+// verified before the policy runs (signatures, thresholds, hashes); a policy never re-verifies
+// and never sees unverified data.
+//
+// Input is a plain, JSON-friendly value. pkg/verify maps the results of pkg/tuf and pkg/intoto
+// into it. An Input must not be modified while an evaluation that uses it is running; apart from
+// that it is safe to share between concurrent evaluations.
+type Input struct {
+	// Target is the TUF-verified artifact. Nil when the decision is not about a TUF target.
+	Target *Target `json:"target,omitempty"`
+	// Layouts holds the in-toto evidence, one entry per layout that was verified for the target.
+	Layouts []Layout `json:"layouts,omitempty"`
+	// Attestations are verified attestations (ITE-6 statements) that are not links of a layout.
+	Attestations []Attestation `json:"attestations,omitempty"`
+	// Params are the parameters given to the verification (in-toto parameter substitution and
+	// policy parameters). Nil means none.
+	Params map[string]string `json:"params,omitempty"`
+	// Time is the evaluation time. The zero value is an error: time is an input and the policy
+	// never reads the wall clock.
+	Time time.Time `json:"time"`
+	// Revocation answers revocation lookups. Nil means no revocation source is configured: only
+	// the policy's own REVOKE rules are consulted, and they are then authoritative (see the
+	// package documentation).
+	Revocation revocation.Checker `json:"-"`
+}
+
+// Target is a TUF target: its name, length, hashes and custom metadata, as signed by TUF.
+type Target struct {
+	Name   string            `json:"name"`
+	Length int64             `json:"length"`
+	Hashes map[string]string `json:"hashes"` // algorithm -> lowercase hex
+	// Custom is the target's custom metadata as a decoded JSON value (map[string]any, []any,
+	// string, float64 or json.Number, bool, nil). Nil when absent.
+	Custom any `json:"custom,omitempty"`
+}
+
+// Layout is the verified evidence of one in-toto layout.
+type Layout struct {
+	// Name identifies the layout (for example its TUF target path).
+	Name string `json:"name"`
+	// Digest is "sha256:<hex>" of the layout document as received.
+	Digest string `json:"digest"`
+	// Version is the layout's version when known (from its TUF target custom metadata or the
+	// layout itself), 0 otherwise. It is used to look up superseded layouts.
+	Version int64     `json:"version,omitempty"`
+	Expires time.Time `json:"expires"`
+	// Signers are the keyids whose signatures on the layout verified and counted.
+	Signers []string `json:"signers"`
+	// Threshold is how many distinct layout signers are required; 0 means 1. Signers whose keys
+	// are revoked do not count.
+	Threshold int `json:"threshold,omitempty"`
+	// Keys are the functionary keys the layout declares, by keyid.
+	Keys  []Key  `json:"keys,omitempty"`
+	Steps []Step `json:"steps"`
+	// Rules holds the result of every artifact rule of every step, in layout order.
+	Rules []RuleResult `json:"rules,omitempty"`
+	// Failure is non-empty when pkg/intoto reported that this layout did not verify (the text of
+	// its error). Such a layout never satisfies a policy; it is kept so that the trail can say why.
+	Failure string `json:"failure,omitempty"`
+}
+
+// Key describes a public key by its id and type (never the key material itself).
+type Key struct {
+	KeyID   string `json:"keyid"`
+	KeyType string `json:"keytype,omitempty"`
+	Scheme  string `json:"scheme,omitempty"`
+	// Issuer and Serial are set for X.509 certificate functionaries (RFC 4514 issuer name and
+	// decimal serial number); they are used for CRL lookups.
+	Issuer string `json:"issuer,omitempty"`
+	Serial string `json:"serial,omitempty"`
+}
+
+// Step is one step of a layout with the links that were verified for it.
+type Step struct {
+	Name string `json:"name"`
+	// Functionaries are the keyids the layout authorises for this step.
+	Functionaries []string `json:"functionaries"`
+	Threshold     int      `json:"threshold"`
+	// Command is the expected command from the layout (informational).
+	Command []string `json:"command,omitempty"`
+	Links   []Link   `json:"links"`
+}
+
+// Link is one verified link (or ITE-6 link attestation) of a step.
+type Link struct {
+	// KeyID is the functionary whose signature on this link verified.
+	KeyID string `json:"keyid"`
+	// Digest is "sha256:<hex>" of the link document as received.
+	Digest    string             `json:"digest"`
+	Materials map[string]Digests `json:"materials"`
+	Products  map[string]Digests `json:"products"`
+	Command   []string           `json:"command,omitempty"`
+}
+
+// Digests maps a hash algorithm to a lowercase hex digest.
+type Digests = map[string]string
+
+// RuleResult is the outcome of one artifact rule of a layout step, as pkg/intoto ran it.
+type RuleResult struct {
+	Step string `json:"step"`
+	// Side is "materials" or "products".
+	Side string `json:"side"`
+	// Rule is the rule as written in the layout, for example "MATCH * WITH PRODUCTS FROM build".
+	Rule string `json:"rule"`
+	Verb string `json:"verb"`
+	// OK reports whether the rule passed.
+	OK bool `json:"ok"`
+	// Consumed are the artifacts this rule consumed from the queue.
+	Consumed []string `json:"consumed,omitempty"`
+	// Failure explains a failed rule ("" when OK).
+	Failure string `json:"failure,omitempty"`
+}
+
+// Attestation is a verified in-toto statement that is not a layout's link.
+type Attestation struct {
+	// Digest is "sha256:<hex>" of the envelope's payload as received.
+	Digest        string `json:"digest,omitempty"`
+	PredicateType string `json:"predicate_type"`
+	// Predicate is the decoded JSON predicate (map[string]any, ...).
+	Predicate any `json:"predicate,omitempty"`
+	// Subjects are the statement's subjects: name -> digests.
+	Subjects map[string]Digests `json:"subjects,omitempty"`
+	// Signer is the keyid whose signature verified.
+	Signer string `json:"signer"`
+}
