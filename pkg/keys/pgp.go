@@ -278,11 +278,13 @@ func (s *pgpSub) dict() map[string]any {
 func (p *pgpKey) dict(keyid string) map[string]any {
 	d := p.primary.dict()
 	d["keyid"] = keyid
-	subs := map[string]any{}
-	for id, s := range p.subkeys {
-		subs[id] = s.dict()
+	if len(p.subkeys) > 0 {
+		subs := map[string]any{}
+		for id, s := range p.subkeys {
+			subs[id] = s.dict()
+		}
+		d["subkeys"] = subs
 	}
-	d["subkeys"] = subs
 	return d
 }
 
