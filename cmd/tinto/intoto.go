@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -91,11 +89,11 @@ func expandNargs(args []string, multi map[string]bool) []string {
 
 type intotoVerifyFlags struct {
 	layout, gpgHome, linkDir, at string
-	layoutKeys, keyTypes, gpg     multiFlag
-	params                        multiFlag
-	verbose, quiet, jsonOut       bool
-	runInspections                bool
-	layoutThreshold               int
+	layoutKeys, keyTypes, gpg    multiFlag
+	params                       multiFlag
+	verbose, quiet, jsonOut      bool
+	runInspections               bool
+	layoutThreshold              int
 }
 
 func runIntotoVerify(e *env, args []string) int {
@@ -252,21 +250,7 @@ func readCapped(path string, max int64) ([]byte, error) {
 
 // gpgExport exports an OpenPGP public key from the gpg keyring (as python in-toto does).
 func gpgExport(keyid, home string) (*keys.Key, error) {
-	args := []string{"--batch", "--export"}
-	if home != "" {
-		args = append([]string{"--homedir", home}, args...)
-	}
-	args = append(args, keyid)
-	var out, stderr bytes.Buffer
-	cmd := exec.Command("gpg", args...)
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("gpg: %v: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	if out.Len() == 0 {
-		return nil, fmt.Errorf("gpg exported nothing for %q", keyid)
-	}
-	return keys.ParseOpenPGP(out.Bytes())
+	return keys.LoadGPG(context.Background(), keyid, keys.GPGOptions{Home: home})
 }
 
 // explain prints a short human explanation of a failure: the reason, then each failure.
@@ -331,18 +315,18 @@ func describe(w io.Writer, res *intoto.Result) {
 
 // intotoJSON is the versioned JSON output of tinto intoto verify --json.
 type intotoJSON struct {
-	Version       int          `json:"version"`
-	Verified      bool         `json:"verified"`
-	Reason        string       `json:"reason,omitempty"`
-	Error         string       `json:"error,omitempty"`
-	LayoutDigest  string       `json:"layout_digest,omitempty"`
-	Format        string       `json:"format,omitempty"`
-	LayoutSigners []string     `json:"layout_signers,omitempty"`
-	Steps         []stepJSON   `json:"steps,omitempty"`
-	Inspections   []stepJSON   `json:"inspections,omitempty"`
-	Warnings      []string     `json:"warnings,omitempty"`
-	Revocations   []revocJSON  `json:"revocations,omitempty"`
-	Failures      []string     `json:"failures,omitempty"`
+	Version       int         `json:"version"`
+	Verified      bool        `json:"verified"`
+	Reason        string      `json:"reason,omitempty"`
+	Error         string      `json:"error,omitempty"`
+	LayoutDigest  string      `json:"layout_digest,omitempty"`
+	Format        string      `json:"format,omitempty"`
+	LayoutSigners []string    `json:"layout_signers,omitempty"`
+	Steps         []stepJSON  `json:"steps,omitempty"`
+	Inspections   []stepJSON  `json:"inspections,omitempty"`
+	Warnings      []string    `json:"warnings,omitempty"`
+	Revocations   []revocJSON `json:"revocations,omitempty"`
+	Failures      []string    `json:"failures,omitempty"`
 }
 
 type stepJSON struct {
