@@ -29,8 +29,8 @@ operational error.
 flags:
 `
 
-// verifyFlags are the parsed flags of tinto verify.
-type verifyFlags struct {
+// vfyFlags are the parsed flags of tinto verify.
+type vfyFlags struct {
 	root, repo, policy, out, file, cache  string
 	rootLayout, revocations, at           string
 	jsonOut, noRevList, runInspections, v bool
@@ -41,7 +41,7 @@ type verifyFlags struct {
 func runVerify(e *env, args []string) int {
 	fs := flag.NewFlagSet("tinto verify", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	var f verifyFlags
+	var f vfyFlags
 	fs.StringVar(&f.root, "root", "", "trusted TUF root `FILE` (required)")
 	fs.StringVar(&f.repo, "repo", "", "repository `URL` (http://, https://) or local DIR (required)")
 	fs.StringVar(&f.policy, "policy", "", "policy `FILE` (YAML or JSON); default: the strict built-in policy")
@@ -90,16 +90,16 @@ func runVerify(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "tinto verify: --layout-threshold must not be negative")
 		return exitError
 	}
-	v, err := newCLIVerifier(e, &f)
+	v, err := vfyNewVerifier(e, &f)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "tinto verify: %v\n", err)
 		return exitError
 	}
-	return verifyTargets(e, v, &f, targets)
+	return vfyTargets(e, v, &f, targets)
 }
 
-// newCLIVerifier builds the Verifier for the flags.
-func newCLIVerifier(e *env, f *verifyFlags) (*verify.Verifier, error) {
+// vfyNewVerifier builds the Verifier for the flags.
+func vfyNewVerifier(e *env, f *vfyFlags) (*verify.Verifier, error) {
 	root, err := os.ReadFile(f.root)
 	if err != nil {
 		return nil, err
@@ -125,7 +125,7 @@ func newCLIVerifier(e *env, f *verifyFlags) (*verify.Verifier, error) {
 		opts.Now = func() time.Time { return t }
 	}
 	if f.policy != "" {
-		p, err := loadPolicyFile(f.policy)
+		p, err := vfyLoadPolicy(f.policy)
 		if err != nil {
 			return nil, err
 		}
@@ -135,38 +135,38 @@ func newCLIVerifier(e *env, f *verifyFlags) (*verify.Verifier, error) {
 		opts.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	if e.isTTY && !f.jsonOut {
-		opts.Progress = newProgress(e.stderr).update
+		opts.Progress = vfyNewProgress(e.stderr).update
 	}
 	return verify.New(root, opts)
 }
 
-// outcome is what one target's verification produced.
-type outcome struct {
+// vfyOutcome is what one target's verification produced.
+type vfyOutcome struct {
 	target string
 	res    *verify.Result
 	err    error
 }
 
-func (o *outcome) exit() int {
+func (o *vfyOutcome) exit() int {
 	switch {
 	case o.err == nil && o.res.Allowed():
 		return exitOK
-	case o.err != nil && !isEvidence(o.err) && !errors.Is(o.err, verr.ErrInvalidInput):
+	case o.err != nil && !vfyIsEvidence(o.err) && !errors.Is(o.err, verr.ErrInvalidInput):
 		return exitError
 	default:
 		return exitDenied
 	}
 }
 
-// isEvidence reports whether err is "the evidence says no".
-func isEvidence(err error) bool {
+// vfyIsEvidence reports whether err is "the evidence says no".
+func vfyIsEvidence(err error) bool {
 	_, ok := verr.ReasonOf(err)
 	return ok
 }
 
-func verifyTargets(e *env, v *verify.Verifier, f *verifyFlags, targets []string) int {
+func vfyTargets(e *env, v *verify.Verifier, f *vfyFlags, targets []string) int {
 	ctx := context.Background()
-	outs := make([]outcome, len(targets))
+	outs := make([]vfyOutcome, len(targets))
 	sem := make(chan struct{}, f.parallel)
 	var wg sync.WaitGroup
 	for i, name := range targets {
@@ -175,12 +175,12 @@ func verifyTargets(e *env, v *verify.Verifier, f *verifyFlags, targets []string)
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			o := outcome{target: name}
+			o := vfyOutcome{target: name}
 			switch {
 			case f.file != "":
 				o.res, o.err = v.VerifyFile(ctx, name, f.file)
 			case f.out != "":
-				dst, err := outPath(f.out, name)
+				dst, err := vfyOutPath(f.out, name)
 				if err != nil {
 					o.err = err
 					break
@@ -197,9 +197,9 @@ func verifyTargets(e *env, v *verify.Verifier, f *verifyFlags, targets []string)
 	for i := range outs {
 		o := &outs[i]
 		if f.jsonOut {
-			writeJSONOutcome(e.stdout, o)
+			vfyWriteJSON(e.stdout, o)
 		} else {
-			writeHumanOutcome(e.stdout, o)
+			vfyWriteHuman(e.stdout, o)
 		}
 		c := o.exit()
 		if c == exitError || (c == exitDenied && code == exitOK) {
@@ -209,8 +209,8 @@ func verifyTargets(e *env, v *verify.Verifier, f *verifyFlags, targets []string)
 	return code
 }
 
-// outPath maps a target name to a file under dir, refusing names that could escape it.
-func outPath(dir, name string) (string, error) {
+// vfyOutPath maps a target name to a file under dir, refusing names that could escape it.
+func vfyOutPath(dir, name string) (string, error) {
 	if err := verify.CheckTargetPath(name); err != nil {
 		return "", verr.Invalid("target name "+name, "cannot be written under --out: %v", err)
 	}
@@ -221,8 +221,8 @@ func outPath(dir, name string) (string, error) {
 	return p, nil
 }
 
-// jsonOutcome is one line of --json output.
-type jsonOutcome struct {
+// vfyJSONOutcome is one line of --json output.
+type vfyJSONOutcome struct {
 	Target  string         `json:"target"`
 	Allowed bool           `json:"allowed"`
 	Exit    int            `json:"exit"`
@@ -231,8 +231,8 @@ type jsonOutcome struct {
 	Result  *verify.Result `json:"result,omitempty"`
 }
 
-func writeJSONOutcome(w io.Writer, o *outcome) {
-	j := jsonOutcome{Target: o.target, Allowed: o.exit() == exitOK, Exit: o.exit(), Result: o.res}
+func vfyWriteJSON(w io.Writer, o *vfyOutcome) {
+	j := vfyJSONOutcome{Target: o.target, Allowed: o.exit() == exitOK, Exit: o.exit(), Result: o.res}
 	if o.err != nil {
 		j.Error = o.err.Error()
 		if r, ok := verr.ReasonOf(o.err); ok {
@@ -247,8 +247,8 @@ func writeJSONOutcome(w io.Writer, o *outcome) {
 	w.Write(append(b, '\n'))
 }
 
-// writeHumanOutcome prints the decision, then the reasons as a short tree.
-func writeHumanOutcome(w io.Writer, o *outcome) {
+// vfyWriteHuman prints the decision, then the reasons as a vfyShort tree.
+func vfyWriteHuman(w io.Writer, o *vfyOutcome) {
 	verdict := "ALLOWED"
 	if o.exit() != exitOK {
 		verdict = "DENIED"
@@ -266,17 +266,17 @@ func writeHumanOutcome(w io.Writer, o *outcome) {
 		fmt.Fprintf(w, "  error: %v\n", o.err)
 		return
 	}
-	writeTree(w, o.res, o.err)
+	vfyWriteTree(w, o.res, o.err)
 }
 
-// writeTree renders a Result's checks and decision trail.
-func writeTree(w io.Writer, res *verify.Result, err error) {
+// vfyWriteTree renders a Result's checks and decision trail.
+func vfyWriteTree(w io.Writer, res *verify.Result, err error) {
 	d := res.Decision
 	if d != nil && d.Reason != "" {
 		fmt.Fprintf(w, "  reason: %s\n", d.Reason)
 	}
 	if err != nil && (d == nil || !strings.Contains(err.Error(), d.Reason)) {
-		fmt.Fprintf(w, "  error: %s\n", oneLine(err.Error(), 300))
+		fmt.Fprintf(w, "  error: %s\n", vfyOneLine(err.Error(), 300))
 	}
 	fmt.Fprintln(w, "  checks:")
 	for i, c := range res.Checks {
@@ -292,7 +292,7 @@ func writeTree(w io.Writer, res *verify.Result, err error) {
 		if c.Cached {
 			extra = " (cached)"
 		}
-		fmt.Fprintf(w, "  %s %s %s: %s%s\n", branch, mark, c.Name, oneLine(c.Message, 200), extra)
+		fmt.Fprintf(w, "  %s %s %s: %s%s\n", branch, mark, c.Name, vfyOneLine(c.Message, 200), extra)
 	}
 	if d == nil {
 		return
@@ -307,32 +307,32 @@ func writeTree(w io.Writer, res *verify.Result, err error) {
 		if i == len(d.Trail)-1 {
 			branch = "└─"
 		}
-		outcome := string(t.Outcome)
+		vfyOutcome := string(t.Outcome)
 		if t.Warning {
-			outcome += ", warning"
+			vfyOutcome += ", warning"
 		}
-		fmt.Fprintf(w, "  %s %s %s %s: %s\n", branch, t.Rule, t.Strength, outcome, oneLine(t.Message, 200))
+		fmt.Fprintf(w, "  %s %s %s %s: %s\n", branch, t.Rule, t.Strength, vfyOutcome, vfyOneLine(t.Message, 200))
 		for _, lk := range t.Revocations {
 			if lk.Status.State == "good" || lk.Status.State == "not-revocable" {
 				continue
 			}
 			name := lk.Ref.KeyID + lk.Ref.Digest
-			fmt.Fprintf(w, "  │    %s %s: %s (%s)\n", lk.Ref.Kind, short(name), lk.Status.State, lk.Status.Source)
+			fmt.Fprintf(w, "  │    %s %s: %s (%s)\n", lk.Ref.Kind, vfyShort(name), lk.Status.State, lk.Status.Source)
 		}
 	}
 	for _, warn := range d.Warnings {
-		fmt.Fprintf(w, "  warning: %s\n", oneLine(warn, 200))
+		fmt.Fprintf(w, "  warning: %s\n", vfyOneLine(warn, 200))
 	}
 }
 
-func short(s string) string {
+func vfyShort(s string) string {
 	if len(s) > 24 {
 		return s[:24] + "…"
 	}
 	return s
 }
 
-func oneLine(s string, max int) string {
+func vfyOneLine(s string, max int) string {
 	s = strings.ReplaceAll(s, "\n", " ")
 	if len(s) > max {
 		return s[:max] + "…"
@@ -340,16 +340,16 @@ func oneLine(s string, max int) string {
 	return s
 }
 
-// progress draws one status line per download on a terminal.
-type progress struct {
+// vfyProgress draws one status line per download on a terminal.
+type vfyProgress struct {
 	mu   sync.Mutex
 	w    io.Writer
 	last map[string]int
 }
 
-func newProgress(w io.Writer) *progress { return &progress{w: w, last: map[string]int{}} }
+func vfyNewProgress(w io.Writer) *vfyProgress { return &vfyProgress{w: w, last: map[string]int{}} }
 
-func (p *progress) update(name string, done, total int64) {
+func (p *vfyProgress) update(name string, done, total int64) {
 	pct := 100
 	if total > 0 {
 		pct = int(done * 100 / total)
@@ -362,7 +362,7 @@ func (p *progress) update(name string, done, total int64) {
 	p.last[name] = pct + 1
 	const width = 30
 	fill := pct * width / 100
-	fmt.Fprintf(p.w, "\r%-40s [%s%s] %3d%%", short(name), strings.Repeat("#", fill), strings.Repeat(".", width-fill), pct)
+	fmt.Fprintf(p.w, "\r%-40s [%s%s] %3d%%", vfyShort(name), strings.Repeat("#", fill), strings.Repeat(".", width-fill), pct)
 	if done >= total {
 		fmt.Fprintln(p.w)
 	}

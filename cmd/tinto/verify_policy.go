@@ -1,12 +1,21 @@
 package main
 
 import (
-	"errors"
+	"fmt"
 
+	"github.com/tintoproject/tinto/pkg/policy"
 	"github.com/tintoproject/tinto/pkg/verify"
 )
 
-// loadPolicyFile loads and compiles a policy file for tinto verify.
-func loadPolicyFile(path string) (verify.Policy, error) {
-	return nil, errors.New("--policy: policy files are not supported by this build yet")
+// vfyLoadPolicy loads and compiles a policy file for tinto verify. Diagnostics that are errors
+// fail; warnings are ignored here (tinto policy check shows them).
+func vfyLoadPolicy(path string) (verify.Policy, error) {
+	p, diags, err := policy.LoadFile(path, policy.Options{})
+	if err != nil {
+		if len(diags) > 0 {
+			return nil, fmt.Errorf("--policy %s:\n%v", path, diags)
+		}
+		return nil, fmt.Errorf("--policy %s: %w", path, err)
+	}
+	return p, nil
 }

@@ -24,27 +24,44 @@ type product struct {
 // (sha256, sha384, sha512) and agree on every algorithm they share. No inspection runs: the
 // evidence is the signed link alone.
 func bind(t *Target, chains []*chainResult) (*Binding, error) {
-	var candidates []product
+	var best *product
+	n := 0
 	for _, c := range chains {
-		candidates = append(candidates, c.products...)
+		n += len(c.products)
+		seen := map[int]bool{}
+		for alg, h := range t.Hashes {
+			if !trustedAlgs[alg] {
+				continue
+			}
+			for _, i := range c.byDigest[alg+":"+h] {
+				if seen[i] {
+					continue
+				}
+				seen[i] = true
+				p := &c.products[i]
+				if _, ok := sameDigests(t.Hashes, p.digests); ok && (best == nil || less(p, best)) {
+					best = p
+				}
+			}
+		}
 	}
-	sort.Slice(candidates, func(i, j int) bool {
-		a, b := candidates[i], candidates[j]
-		if a.layout != b.layout {
-			return a.layout < b.layout
-		}
-		if a.step != b.step {
-			return a.step < b.step
-		}
-		return a.name < b.name
-	})
-	for _, p := range candidates {
-		if algs, ok := sameDigests(t.Hashes, p.digests); ok {
-			return &Binding{Layout: p.layout, Step: p.step, Artifact: p.name, Algorithms: algs}, nil
-		}
+	if best != nil {
+		algs, _ := sameDigests(t.Hashes, best.digests)
+		return &Binding{Layout: best.layout, Step: best.step, Artifact: best.name, Algorithms: algs}, nil
 	}
 	return nil, &verr.VerificationError{Reason: verr.TargetUnbound, Artifact: t.Name,
-		Msg: fmt.Sprintf("no product of the verified supply chain has the target's hashes (%d products compared)", len(candidates))}
+		Msg: fmt.Sprintf("no product of the verified supply chain has the target's hashes (%d products compared)", n)}
+}
+
+// less orders products by layout, step, name, so that the binding reported is deterministic.
+func less(a, b *product) bool {
+	if a.layout != b.layout {
+		return a.layout < b.layout
+	}
+	if a.step != b.step {
+		return a.step < b.step
+	}
+	return a.name < b.name
 }
 
 var trustedAlgs = map[string]bool{"sha256": true, "sha384": true, "sha512": true}

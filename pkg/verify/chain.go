@@ -33,6 +33,23 @@ type chainResult struct {
 	// notBefore and notAfter bound the times at which this evidence stays valid (the layout's
 	// expiry, certificate validity); a cached result is reused only inside them.
 	notBefore, notAfter time.Time
+	// warnings are observations that did not fail verification (links that did not count,
+	// revoked keys that were skipped while the threshold was still met).
+	warnings []string
+	// byDigest indexes products by "alg:hex" for every trusted algorithm.
+	byDigest map[string][]int
+}
+
+func (c *chainResult) index() {
+	c.byDigest = make(map[string][]int, len(c.products))
+	for i, p := range c.products {
+		for alg, h := range p.digests {
+			if trustedAlgs[alg] {
+				k := alg + ":" + h
+				c.byDigest[k] = append(c.byDigest[k], i)
+			}
+		}
+	}
 }
 
 func (c *chainResult) validAt(t time.Time) bool {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/tintoproject/tinto/pkg/policy"
 	"github.com/tintoproject/tinto/pkg/revocation"
@@ -29,6 +28,9 @@ const DefaultPolicyID = "tinto:default-policy/v1"
 func DefaultPolicy() (Policy, error) { return strictPolicy{}, nil }
 
 type strictPolicy struct{}
+
+// ID implements policy.Policy.
+func (strictPolicy) ID() string { return DefaultPolicyID }
 
 func (strictPolicy) Evaluate(ctx context.Context, in *policy.Input) (*policy.Decision, error) {
 	if in == nil || in.Time.IsZero() {
@@ -198,30 +200,4 @@ func revocableRefs(in *policy.Input) []revocation.Ref {
 		}
 	}
 	return refs
-}
-
-// firstKnown combines revocation sources in order: the first Good, Revoked or NotRevocable
-// answer wins; Unknown answers and errors fall through; when every source is Unknown or failed,
-// the answer is Unknown and every error is returned, joined.
-func firstKnown(cs []revocation.Checker) revocation.Checker { return chainChecker(cs) }
-
-type chainChecker []revocation.Checker
-
-func (c chainChecker) Status(ctx context.Context, ref revocation.Ref, at time.Time) (revocation.Status, error) {
-	var errs []error
-	var sources []string
-	for _, ch := range c {
-		st, err := ch.Status(ctx, ref, at)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if st.State != revocation.Unknown && st.State != "" {
-			return st, nil
-		}
-		if st.Source != "" {
-			sources = append(sources, st.Source)
-		}
-	}
-	return revocation.Status{State: revocation.Unknown, Source: strings.Join(sources, ",")}, errors.Join(errs...)
 }

@@ -1,11 +1,208 @@
 package verify
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"time"
+
+	"github.com/tintoproject/tinto/pkg/cjson"
+	"github.com/tintoproject/tinto/pkg/intoto"
+	"github.com/tintoproject/tinto/pkg/keys"
+	"github.com/tintoproject/tinto/pkg/policy"
+	"github.com/tintoproject/tinto/pkg/verr"
 )
 
-// verifyChain runs pkg/intoto for one layout.
+// parseLayoutKey reads a layout public key target: securesystemslib JSON, an OpenPGP public key
+// (armored), or PEM (the scheme then defaults to the key type's usual one).
+func parseLayoutKey(b blob) (*keys.Key, error) {
+	trimmed := bytes.TrimSpace(b.data)
+	var (
+		k   *keys.Key
+		err error
+	)
+	switch {
+	case bytes.HasPrefix(trimmed, []byte("{")):
+		k, err = keys.ParseSSLib(b.data)
+	case bytes.HasPrefix(trimmed, []byte("-----BEGIN PGP")):
+		k, err = keys.ParseOpenPGP(b.data)
+	default:
+		k, err = keys.ParsePEM(b.data, "")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("layout key %q: %w", b.path, err)
+	}
+	return k, nil
+}
+
+// linkSource builds the in-memory link directory pkg/intoto reads: each .link target under its
+// base name (which in-toto requires to be "<step>.<keyid8>.link"), and each statement of each
+// attestation bundle under "<step>.<keyid8>.link" for every key that signed it.
+func linkSource(links, bundles []blob, lim cjson.Limits) (intoto.MemLinks, error) {
+	m := make(intoto.MemLinks, len(links))
+	add := func(name, from string, data []byte) error {
+		if _, dup := m[name]; dup {
+			return verr.Invalid("in-toto metadata", "two documents would be the link %q (the second from %q)", name, from)
+		}
+		m[name] = data
+		return nil
+	}
+	for _, l := range links {
+		if err := add(path.Base(l.path), l.path, l.data); err != nil {
+			return nil, err
+		}
+	}
+	for _, b := range bundles {
+		for i, line := range bytes.Split(b.data, []byte("\n")) {
+			line = bytes.TrimSpace(line)
+			if len(line) == 0 {
+				continue
+			}
+			lk, env, err := intoto.ParseLink(line, lim)
+			if err != nil {
+				return nil, fmt.Errorf("bundle %q line %d: %w", b.path, i+1, err)
+			}
+			if len(env.Signatures) == 0 {
+				return nil, verr.Invalid(fmt.Sprintf("bundle %q line %d", b.path, i+1), "unsigned statement")
+			}
+			seen := map[string]bool{}
+			for _, s := range env.Signatures {
+				name := intoto.LinkFileName(lk.Name, s.KeyID)
+				if seen[name] || len(s.KeyID) < 8 {
+					continue
+				}
+				seen[name] = true
+				if err := add(name, b.path, line); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return m, nil
+}
+
+// verifyChain runs pkg/intoto for one layout and maps its result onto the policy's evidence.
 func verifyChain(ctx context.Context, in chainInput) (*chainResult, error) {
-	return nil, errors.New("verify: pkg/intoto is not wired yet")
+	lim := cjson.Limits{MaxBytes: in.limits.maxMetadataBytes()}
+	var lkeys []*keys.Key
+	for _, b := range in.keys {
+		k, err := parseLayoutKey(b)
+		if err != nil {
+			return nil, err
+		}
+		lkeys = append(lkeys, k)
+	}
+	src, err := linkSource(in.links, in.bundles, lim)
+	if err != nil {
+		return nil, err
+	}
+	params := in.params
+	if params == nil {
+		params = map[string]string{} // strict: every {NAME} must be given
+	}
+	mode := intoto.InspectionsPrerecorded
+	if in.inspections == InspectionsRunUnsafe {
+		mode = intoto.InspectionsRunUnsafe
+	}
+	now := in.now
+	res, err := intoto.Verify(ctx, in.layout.data, intoto.Options{
+		LayoutKeys:      lkeys,
+		LayoutThreshold: in.threshold,
+		Links:           src,
+		Now:             func() time.Time { return now },
+		Params:          params,
+		Inspections:     mode,
+		Revocation:      in.revocation,
+		Limits:          lim,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return evidence(in.layout, res), nil
+}
+
+// evidence maps a verified pkg/intoto result onto policy.Layout and the product index.
+func evidence(l blob, res *intoto.Result) *chainResult {
+	pl := policy.Layout{
+		Name:    l.path,
+		Digest:  res.LayoutDigest,
+		Signers: append([]string(nil), res.LayoutSigners...),
+	}
+	cr := &chainResult{notAfter: time.Unix(1<<62, 0)}
+	if res.Layout != nil {
+		pl.Expires = res.Layout.Expires
+		cr.notAfter = res.Layout.Expires
+		ids := make([]string, 0, len(res.Layout.Keys))
+		for id := range res.Layout.Keys {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			k := res.Layout.Keys[id]
+			pk := policy.Key{KeyID: id, KeyType: k.KeyType, Scheme: k.Scheme}
+			pl.Keys = append(pl.Keys, pk)
+		}
+		if len(res.Layout.RootCAs) > 0 {
+			// Certificate validity depends on the time in ways the layout's expiry does not
+			// bound: never reuse such a result.
+			cr.notAfter = time.Time{}
+		}
+	}
+	stepsByName := map[string]intoto.Step{}
+	if res.Layout != nil {
+		for _, s := range res.Layout.Steps {
+			stepsByName[s.Name] = s
+		}
+	}
+	for _, sr := range res.Steps {
+		if sr.Inspection {
+			continue
+		}
+		ps := policy.Step{Name: sr.Name, Threshold: sr.Threshold}
+		if s, ok := stepsByName[sr.Name]; ok {
+			ps.Functionaries = append([]string(nil), s.PubKeys...)
+			ps.Command = s.ExpectedCommand
+		}
+		var mats, prods map[string]policy.Digests
+		var cmd []string
+		if sr.Link != nil {
+			mats = artifactsOf(sr.Link.Materials)
+			prods = artifactsOf(sr.Link.Products)
+			cmd = sr.Link.Command
+			names := make([]string, 0, len(sr.Link.Products))
+			for n := range sr.Link.Products {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				cr.products = append(cr.products, product{layout: l.path, step: sr.Name, name: n, digests: sr.Link.Products[n]})
+			}
+		}
+		for _, lr := range sr.Links {
+			ps.Links = append(ps.Links, policy.Link{KeyID: lr.KeyID, Digest: lr.Digest, Materials: mats, Products: prods, Command: cmd})
+		}
+		for _, rj := range sr.Rejected {
+			cr.warnings = append(cr.warnings, fmt.Sprintf("layout %s, step %s: link %s did not count: %v", l.path, sr.Name, rj.File, rj.Err))
+		}
+		pl.Steps = append(pl.Steps, ps)
+	}
+	for _, w := range res.Warnings {
+		cr.warnings = append(cr.warnings, fmt.Sprintf("layout %s: %s", l.path, w))
+	}
+	for _, r := range res.Revocations {
+		cr.warnings = append(cr.warnings, fmt.Sprintf("layout %s: %s %s%s is %s (%s) and did not count", l.path, r.Ref.Kind, r.Ref.KeyID, r.Ref.Digest, r.Status.State, r.Status.Source))
+	}
+	cr.layout = pl
+	cr.index()
+	return cr
+}
+
+func artifactsOf[M ~map[string]D, D ~map[string]string](a M) map[string]policy.Digests {
+	out := make(map[string]policy.Digests, len(a))
+	for n, d := range a {
+		out[n] = map[string]string(d)
+	}
+	return out
 }

@@ -45,7 +45,7 @@ func (v *Verifier) collect(ctx context.Context, t *Target) (*metadata, error) {
 	}
 	md := &metadata{keys: make(map[string][]blob)}
 	for _, p := range layouts {
-		lt, data, err := v.fetchMeta(ctx, p)
+		lt, data, err := v.fetchMeta(ctx, p, true)
 		if err != nil {
 			return nil, fmt.Errorf("layout %q: %w", p, err)
 		}
@@ -59,7 +59,7 @@ func (v *Verifier) collect(ctx context.Context, t *Target) (*metadata, error) {
 			return nil, verr.New(verr.UnknownKey, "layout target %q lists no layout public keys in custom[%q]", p, CustomKey)
 		}
 		for _, kp := range keyPaths {
-			_, kd, err := v.fetchMeta(ctx, kp)
+			_, kd, err := v.fetchMeta(ctx, kp, true)
 			if err != nil {
 				return nil, fmt.Errorf("layout key %q: %w", kp, err)
 			}
@@ -67,14 +67,14 @@ func (v *Verifier) collect(ctx context.Context, t *Target) (*metadata, error) {
 		}
 	}
 	for _, p := range links {
-		_, data, err := v.fetchMeta(ctx, p)
+		_, data, err := v.fetchMeta(ctx, p, false)
 		if err != nil {
 			return nil, fmt.Errorf("link %q: %w", p, err)
 		}
 		md.links = append(md.links, blob{path: p, digest: digestOf(data), data: data})
 	}
 	for _, p := range bundles {
-		_, data, err := v.fetchMeta(ctx, p)
+		_, data, err := v.fetchMeta(ctx, p, false)
 		if err != nil {
 			return nil, fmt.Errorf("bundle %q: %w", p, err)
 		}

@@ -16,9 +16,11 @@ type Target struct {
 	Hashes map[string]string `json:"hashes"`
 	// Custom is the target's custom metadata exactly as signed (nil when absent).
 	Custom json.RawMessage `json:"custom,omitempty"`
-	// Role is the name of the targets role whose metadata listed the target ("targets" for the
-	// top-level role).
-	Role string `json:"role"`
+	// TopLevel is true when the target was looked up in the top-level targets role only (layouts,
+	// layout keys and the revocation list must be signed by it).
+	TopLevel bool `json:"top_level,omitempty"`
+
+	impl any // the Repository implementation's own record of the target
 }
 
 // Repository is the TUF side of a verification: a client that has verified the repository's
@@ -33,6 +35,9 @@ type Repository interface {
 	// Target looks name up through the delegation graph. A target that is not found is a
 	// *verr.VerificationError with Reason NotFound.
 	Target(ctx context.Context, name string) (*Target, error)
+	// TopLevelTarget looks name up in the top-level targets role only, following no delegation;
+	// a target that role does not list is a *verr.VerificationError with Reason NotFound.
+	TopLevelTarget(ctx context.Context, name string) (*Target, error)
 	// Fetch downloads t and writes its bytes to w, checking the length and the hashes as they
 	// arrive. Bytes written to w are unverified until Fetch returns nil; a length or hash
 	// mismatch is a *verr.VerificationError (Mismatch or EndlessData).

@@ -39,6 +39,9 @@ type Result struct {
 	Decision *policy.Decision `json:"decision"`
 	// Timings is how long each phase took.
 	Timings Timings `json:"timings"`
+
+	// warnings collected by the checks, merged into the Decision's warnings.
+	warnings []string
 }
 
 // Allowed reports whether the decision allows installation.

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -170,7 +172,7 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 		return finish()
 	}
 	res.Target = target
-	ok("tuf", fmt.Sprintf("target %q signed by role %q, %d bytes", target.Name, target.Role, target.Length), false)
+	ok("tuf", fmt.Sprintf("target %q: %d bytes, %s", target.Name, target.Length, hashList(target.Hashes)), false)
 
 	// Phase 2: the artifact itself.
 	t0 = time.Now()
@@ -253,6 +255,7 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 		}
 		chains = append(chains, cr)
 		res.Layouts = append(res.Layouts, cr.layout)
+		res.warnings = append(res.warnings, cr.warnings...)
 		ok("in-toto:"+l.path, fmt.Sprintf("%d step(s) verified, layout signed by %d key(s)", len(cr.layout.Steps), len(cr.layout.Signers)), cached)
 	}
 	res.Timings.InToto = time.Since(t0)
@@ -300,6 +303,11 @@ func (v *Verifier) decideWith(ctx context.Context, res *Result, failures []error
 		d = &policy.Decision{Effect: policy.Deny, Time: in.Time, Reason: "policy evaluation failed: " + perr.Error()}
 	}
 	d = mergeChecks(d, res.Checks)
+	if len(res.warnings) > 0 {
+		c := *d
+		c.Warnings = append(append([]string(nil), res.warnings...), d.Warnings...)
+		d = &c
+	}
 	res.Decision = d
 	res.Timings.Total = time.Since(start)
 	if len(failures) == 0 && d.Allowed() {
@@ -422,8 +430,14 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 
 // fetchMeta fetches an in-toto metadata target through TUF, with a size limit, reusing bytes
 // already verified against the same signed sha256.
-func (v *Verifier) fetchMeta(ctx context.Context, path string) (*Target, []byte, error) {
-	t, err := v.repo.Target(ctx, path)
+func (v *Verifier) fetchMeta(ctx context.Context, path string, topLevel bool) (*Target, []byte, error) {
+	var t *Target
+	var err error
+	if topLevel {
+		t, err = v.repo.TopLevelTarget(ctx, path)
+	} else {
+		t, err = v.repo.Target(ctx, path)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -447,6 +461,18 @@ func (v *Verifier) fetchMeta(ctx context.Context, path string) (*Target, []byte,
 		v.blobs.put(key, b)
 	}
 	return t, b, nil
+}
+
+func hashList(h map[string]string) string {
+	algs := make([]string, 0, len(h))
+	for a, x := range h {
+		if len(x) > 12 {
+			x = x[:12] + "…"
+		}
+		algs = append(algs, a+":"+x)
+	}
+	sort.Strings(algs)
+	return strings.Join(algs, " ")
 }
 
 func digestOf(b []byte) string {
@@ -492,12 +518,9 @@ func (g *refreshGate) do(ctx context.Context, interval time.Duration, refresh fu
 func (v *Verifier) revocation(ctx context.Context) (revocation.Checker, *RevocationList, error) {
 	var chain []revocation.Checker
 	var rl *RevocationList
-	t, data, err := v.fetchMeta(ctx, v.revPath)
+	t, data, err := v.fetchMeta(ctx, v.revPath, true)
 	switch {
 	case err == nil:
-		if t.Role != "targets" {
-			return nil, nil, verr.New(verr.Delegation, "revocation list %q is signed by delegated role %q; only the top-level targets role may sign it", v.revPath, t.Role)
-		}
 		c, err := parseRevocationList(v.revPath, data, t)
 		if err != nil {
 			return nil, nil, err

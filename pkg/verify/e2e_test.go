@@ -1,0 +1,55 @@
+package verify_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tintoproject/tinto/pkg/verify"
+	"github.com/tintoproject/tinto/pkg/verify/verifytest"
+)
+
+var t0 = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func newRepo(t testing.TB, opts verifytest.Options) (*verifytest.Repo, *verifytest.Server) {
+	t.Helper()
+	if opts.Now.IsZero() {
+		opts.Now = t0
+	}
+	r, err := verifytest.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.Serve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return r, s
+}
+
+func newVerifier(t testing.TB, r *verifytest.Repo, url string, mod func(*verify.Options)) *verify.Verifier {
+	t.Helper()
+	opts := verify.Options{Remote: url, Now: func() time.Time { return t0.Add(time.Hour) }}
+	if mod != nil {
+		mod(&opts)
+	}
+	v, err := verify.New(r.TrustedRoot(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestAllowed(t *testing.T) {
+	r, s := newRepo(t, verifytest.Options{})
+	v := newVerifier(t, r, s.URL, nil)
+	res, err := v.Verify(context.Background(), verifytest.DefaultPackage)
+	if err != nil {
+		t.Fatalf("Verify: %v\nchecks: %+v", err, res)
+	}
+	if !res.Allowed() {
+		t.Fatalf("not allowed: %+v", res.Decision)
+	}
+	t.Logf("%+v", res.Checks)
+}
