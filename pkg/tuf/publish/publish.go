@@ -50,8 +50,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/tintoproject/tinto/pkg/tuf/internal/names"
 	"io"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -585,7 +585,7 @@ func (r *Repository) metaFile(role string, version int) string {
 	if role == "timestamp" {
 		return "timestamp.json"
 	}
-	return fmt.Sprintf("%d.%s.json", version, url.PathEscape(role))
+	return fmt.Sprintf("%d.%s.json", version, names.Quote(role))
 }
 
 // SignRole signs the role's current signed object with signers (nil: the role's own signers)
@@ -696,7 +696,7 @@ func (r *Repository) publishOne(name string) error {
 		return nil
 	}
 	r.Files[r.metaFile(name, ro.Version)] = b
-	r.Files[url.PathEscape(name)+".json"] = b
+	r.Files[names.Quote(name)+".json"] = b
 	return nil
 }
 
@@ -708,7 +708,7 @@ func (r *Repository) Metadata(role string) []byte {
 	if role == "timestamp" {
 		return r.Files["timestamp.json"]
 	}
-	return r.Files[url.PathEscape(role)+".json"]
+	return r.Files[names.Quote(role)+".json"]
 }
 
 // WriteDir writes metadata/ and targets/ under dir (creating them). Existing files with the
