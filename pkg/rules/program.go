@@ -1,0 +1,519 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tintoproject/tinto/pkg/verr"
+)
+
+// Digests maps a hash algorithm ("sha256", ...) to a lowercase hex digest.
+type Digests map[string]string
+
+// Artifacts maps an artifact name to its digests.
+type Artifacts map[string]Digests
+
+// StepArtifacts is what one step (its link) recorded.
+type StepArtifacts struct{ Materials, Products Artifacts }
+
+// Side says which of a step's own artifact sets a rule list applies to: the rules in
+// expected_materials apply to Materials, those in expected_products to Products.
+type Side int
+
+// The sides.
+const (
+	Materials Side = iota
+	Products
+)
+
+// String returns "materials" or "products".
+func (s Side) String() string {
+	switch s {
+	case Materials:
+		return "materials"
+	case Products:
+		return "products"
+	}
+	return "Side(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Program is a compiled list of artifact rules (a step's expected_materials or
+// expected_products). Compile it once, Run it for every link set. A Program is immutable and
+// safe for concurrent use by multiple goroutines.
+type Program struct {
+	rules    []crule
+	pre      index   // literal-prefix (and exact-name) index of the pattern rules
+	suf      index   // literal-suffix index (keys compared from their end)
+	always   []int32 // pattern rules with no usable literal prefix or suffix: tried on every name
+	requires []int32 // REQUIRE rules
+}
+
+// crule is a compiled rule.
+type crule struct {
+	Rule
+	text        string
+	glob        *Glob
+	sp          string // normalized source prefix: "" or ending in '/'
+	dstProducts bool
+	exact       bool // an index hit implies that the pattern matches
+}
+
+// index finds, for a name, every rule whose literal prefix (or suffix) the name has. Keys are
+// sorted (by their reversal, for suffixes); parent[i] is the nearest key that is a proper
+// prefix (suffix) of keys[i], or -1.
+type index struct {
+	suffix bool
+	keys   []string
+	parent []int32
+	exact  [][]int32 // rules that need name == keys[i] (prefix index only)
+	rules  [][]int32 // rules that need keys[i] to be a prefix (suffix) of the name
+}
+
+// Compile checks and compiles rules. Any invalid rule (see Parse) is an *verr.InputError; all of
+// them are reported, joined. Compile(nil) is a valid program that consumes nothing.
+func Compile(rs []Rule) (*Program, error) {
+	p := &Program{rules: make([]crule, len(rs))}
+	var errs []error
+	type ent struct{ exact, rules []int32 }
+	pre := map[string]*ent{}
+	suf := map[string]*ent{}
+	get := func(m map[string]*ent, k string) *ent {
+		e := m[k]
+		if e == nil {
+			e = &ent{}
+			m[k] = e
+		}
+		return e
+	}
+	for i, r := range rs {
+		c := &p.rules[i]
+		c.Rule = r
+		c.text = r.String()
+		if msg := r.check(); msg != "" {
+			errs = append(errs, &verr.InputError{What: fmt.Sprintf("artifact rule %d %q", i, c.text), Offset: -1, Msg: msg})
+			continue
+		}
+		if r.Verb == Require {
+			p.requires = append(p.requires, int32(i))
+			continue
+		}
+		g, err := CompileGlob(r.Pattern)
+		if err != nil {
+			errs = append(errs, &verr.InputError{What: fmt.Sprintf("artifact rule %d %q", i, c.text), Offset: -1, Msg: "bad pattern", Err: err})
+			continue
+		}
+		c.glob = g
+		if r.SrcPrefix != "" && !strings.HasSuffix(r.SrcPrefix, "/") {
+			c.sp = r.SrcPrefix + "/"
+		} else {
+			c.sp = r.SrcPrefix
+		}
+		c.dstProducts = r.DstType == DstProducts
+		lp, ls := g.literalPrefix(), g.literalSuffix()
+		idx := int32(i)
+		switch {
+		case g.shape == shapeLiteral:
+			c.exact = true
+			e := get(pre, c.sp+g.lit)
+			e.exact = append(e.exact, idx)
+		case g.shape == shapeAny && c.sp == "":
+			c.exact = true
+			p.always = append(p.always, idx)
+		case len(ls) > len(c.sp)+len(lp):
+			c.exact = g.shape == shapeSuffix && c.sp == ""
+			e := get(suf, ls)
+			e.rules = append(e.rules, idx)
+		case len(c.sp)+len(lp) > 0:
+			c.exact = g.shape == shapePrefix || g.shape == shapeAny
+			e := get(pre, c.sp+lp)
+			e.rules = append(e.rules, idx)
+		default:
+			p.always = append(p.always, idx)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	build := func(m map[string]*ent, suffix bool) index {
+		ix := index{suffix: suffix}
+		for k := range m {
+			ix.keys = append(ix.keys, k)
+		}
+		if suffix {
+			slices.SortFunc(ix.keys, cmpRev)
+		} else {
+			slices.Sort(ix.keys)
+		}
+		ix.parent = make([]int32, len(ix.keys))
+		var stack []int32
+		for i, k := range ix.keys {
+			for len(stack) > 0 && !ix.has(k, ix.keys[stack[len(stack)-1]]) {
+				stack = stack[:len(stack)-1]
+			}
+			ix.parent[i] = -1
+			if len(stack) > 0 {
+				ix.parent[i] = stack[len(stack)-1]
+			}
+			stack = append(stack, int32(i))
+			ix.exact = append(ix.exact, m[k].exact)
+			ix.rules = append(ix.rules, m[k].rules)
+		}
+		return ix
+	}
+	p.pre = build(pre, false)
+	p.suf = build(suf, true)
+	return p, nil
+}
+
+// MustCompile is Compile for rules known to be valid; it panics otherwise. For tests and examples.
+func MustCompile(rs []Rule) *Program {
+	p, err := Compile(rs)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// CompileList parses and compiles a list of rules as a layout holds them.
+func CompileList(list [][]string) (*Program, error) {
+	rs, err := ParseList(list)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(rs)
+}
+
+// Rules returns a copy of the program's rules.
+func (p *Program) Rules() []Rule {
+	out := make([]Rule, len(p.rules))
+	for i := range p.rules {
+		out[i] = p.rules[i].Rule
+	}
+	return out
+}
+
+// Len returns the number of rules.
+func (p *Program) Len() int { return len(p.rules) }
+
+// cmpRev compares a and b read from their last byte to their first.
+func cmpRev(a, b string) int {
+	i, j := len(a)-1, len(b)-1
+	for ; i >= 0 && j >= 0; i, j = i-1, j-1 {
+		if a[i] != b[j] {
+			if a[i] < b[j] {
+				return -1
+			}
+			return 1
+		}
+	}
+	switch {
+	case i < 0 && j < 0:
+		return 0
+	case i < 0:
+		return -1
+	}
+	return 1
+}
+
+// has reports whether key is a prefix (suffix) of name.
+func (ix *index) has(name, key string) bool {
+	if ix.suffix {
+		return strings.HasSuffix(name, key)
+	}
+	return strings.HasPrefix(name, key)
+}
+
+// lookup appends to out the rules of every key that is a prefix (suffix) of name, and the
+// exact-name rules of a key equal to name.
+func (ix *index) lookup(name string, out []int32) []int32 {
+	keys := ix.keys
+	if len(keys) == 0 {
+		return out
+	}
+	// j = the last key <= name.
+	lo, hi := 0, len(keys)
+	if ix.suffix {
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if cmpRev(keys[m], name) <= 0 {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+	} else {
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if keys[m] <= name {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+	}
+	j := int32(lo - 1)
+	for j >= 0 && !ix.has(name, keys[j]) {
+		j = ix.parent[j]
+	}
+	if j >= 0 && !ix.suffix && len(ix.exact[j]) > 0 && keys[j] == name {
+		out = append(out, ix.exact[j]...)
+	}
+	for ; j >= 0; j = ix.parent[j] {
+		out = append(out, ix.rules[j]...)
+	}
+	return out
+}
+
+// Outcome is what one rule did in a Run.
+type Outcome struct {
+	// Rule is the rule as written; Verb its verb.
+	Rule string
+	Verb Verb
+	// Matched counts the artifacts still in the queue when the rule was applied whose name
+	// matched the pattern (for REQUIRE: 1 if the name was in the queue, else 0).
+	Matched int
+	// Consumed counts the artifacts the rule consumed (removed from the queue).
+	Consumed int
+	// NotApplicable is true when the rule matched nothing and did not fail. Such a rule is
+	// reported, never silently passed.
+	NotApplicable bool
+	// Failed is true for a DISALLOW rule that matched an artifact and for a REQUIRE rule whose
+	// name was not in the queue. Msg explains, Artifact names the (lexicographically first)
+	// offending or missing artifact.
+	Failed   bool
+	Msg      string
+	Artifact string
+}
+
+// Result is the outcome of running a Program over one step's artifacts.
+type Result struct {
+	// Side is the artifact set that formed the queue.
+	Side Side
+	// Outcomes has one entry per rule, in rule order. Every rule is evaluated, also after a
+	// failure (DISALLOW and REQUIRE consume nothing, so later rules see the same queue as they
+	// would had the failure not happened).
+	Outcomes []Outcome
+	// ConsumedBy maps each consumed artifact to the index of the rule that consumed it.
+	// Artifacts left in the queue are absent.
+	ConsumedBy map[string]int
+	// Remaining is the number of artifacts no rule consumed (left over; that is allowed).
+	Remaining int
+	// Err is nil when every rule passed. Otherwise it is a *verr.VerificationError with Reason
+	// verr.RuleFailed, Rule and Artifact set, for the first failing rule in rule order (the
+	// reference stops there); Step is left for the caller to fill in. An artifact name that
+	// ValidateName rejects is also reported here (Artifact set, Rule empty, Err the
+	// *verr.InputError) and takes precedence over rule failures.
+	Err error
+}
+
+// Run applies the program to one step. side selects the queue (self.Materials or
+// self.Products); steps resolves the destination step of MATCH rules (it may return self for
+// the step's own name; a nil steps, or a step it does not know, makes those MATCH rules consume
+// nothing). Run never modifies its inputs and never panics on any input.
+//
+// Semantics (python in-toto 1.3.1's verify_item_rules): the queue starts as every artifact name
+// of the chosen side. Rules apply in order; each one filters the names still in the queue with
+// its pattern and consumes some of them:
+//
+//   - MATCH consumes a name if the destination step's materials (products) have the
+//     corresponding name with an equal digest map. With IN <source-prefix>, only names under
+//     the prefix are considered, the pattern is matched against the rest of the name, and the
+//     corresponding name is the destination prefix joined with that rest.
+//   - CREATE consumes names in products but not in materials; DELETE names in materials but not
+//     in products; MODIFY names in both whose digest maps differ; ALLOW consumes every match.
+//   - DISALLOW fails if its pattern matches any name still in the queue.
+//   - REQUIRE fails if its (literal) name is not in the queue.
+//
+// Names left in the queue at the end are fine. The cost is O(artifacts · (log K + c)) where K is
+// the number of distinct literal prefixes/suffixes in the rules and c the number of rules whose
+// index entry a name hits before it is consumed; not O(artifacts · rules).
+func (p *Program) Run(side Side, self StepArtifacts, steps func(name string) (StepArtifacts, bool)) *Result {
+	var queue Artifacts
+	if side == Products {
+		queue = self.Products
+	} else {
+		queue = self.Materials
+	}
+	n := len(p.rules)
+	res := &Result{Side: side, Outcomes: make([]Outcome, n), ConsumedBy: make(map[string]int, len(queue))}
+	dest := make([]Artifacts, n)
+	hasDest := make([]bool, n)
+	for i := range p.rules {
+		r := &p.rules[i]
+		res.Outcomes[i].Rule, res.Outcomes[i].Verb = r.text, r.Verb
+		if r.Verb == Match && steps != nil {
+			if sa, ok := steps(r.DstStep); ok {
+				hasDest[i] = true
+				if r.dstProducts {
+					dest[i] = sa.Products
+				} else {
+					dest[i] = sa.Materials
+				}
+			}
+		}
+	}
+	var (
+		cands     []int32
+		buf       []byte
+		badName   string
+		badMsg    string
+		consumed  int
+		always    = p.always
+		outcomes  = res.Outcomes
+		consumers = res.ConsumedBy
+	)
+	for name, dig := range queue {
+		if msg := checkName(name); msg != "" {
+			if badMsg == "" || name < badName {
+				badName, badMsg = name, msg
+			}
+			continue
+		}
+		cands = p.pre.lookup(name, cands[:0])
+		cands = p.suf.lookup(name, cands)
+		if len(cands) > 1 {
+			sortSmall(cands)
+		}
+		a, b := 0, 0
+	rules:
+		for {
+			var i int32
+			switch {
+			case a < len(cands) && (b >= len(always) || cands[a] < always[b]):
+				i = cands[a]
+				a++
+			case b < len(always):
+				i = always[b]
+				b++
+			default:
+				break rules
+			}
+			r := &p.rules[i]
+			if !r.exact {
+				rest := name
+				if r.sp != "" {
+					if !strings.HasPrefix(name, r.sp) {
+						continue
+					}
+					rest = name[len(r.sp):]
+				}
+				if !r.glob.Match(rest) {
+					continue
+				}
+			}
+			o := &outcomes[i]
+			o.Matched++
+			take := false
+			switch r.Verb {
+			case Allow:
+				take = true
+			case Disallow:
+				if !o.Failed || name < o.Artifact {
+					o.Failed, o.Artifact = true, name
+				}
+			case Create:
+				_, inP := self.Products[name]
+				_, inM := self.Materials[name]
+				take = inP && !inM
+			case Delete:
+				_, inP := self.Products[name]
+				_, inM := self.Materials[name]
+				take = inM && !inP
+			case Modify:
+				m, inM := self.Materials[name]
+				pr, inP := self.Products[name]
+				take = inM && inP && !digestsEqual(m, pr)
+			case Match:
+				if !hasDest[i] {
+					break
+				}
+				rest := name[len(r.sp):]
+				dp := r.DstPrefix
+				var d Digests
+				var ok bool
+				switch {
+				case dp == "" || strings.HasPrefix(rest, "/"): // os.path.join(dp, "/x") is "/x"
+					d, ok = dest[i][rest]
+				default:
+					buf = append(buf[:0], dp...)
+					if !strings.HasSuffix(dp, "/") {
+						buf = append(buf, '/')
+					}
+					buf = append(buf, rest...)
+					d, ok = dest[i][string(buf)]
+				}
+				take = ok && digestsEqual(dig, d)
+			}
+			if take {
+				o.Consumed++
+				consumed++
+				consumers[name] = int(i)
+				break rules
+			}
+		}
+	}
+	res.Remaining = len(queue) - consumed
+	for _, i := range p.requires {
+		r := &p.rules[i]
+		o := &outcomes[i]
+		if _, in := queue[r.Pattern]; !in {
+			o.Failed, o.Artifact = true, r.Pattern
+			o.Msg = fmt.Sprintf("%q is not among the step's %s", r.Pattern, side)
+		} else if c, gone := consumers[r.Pattern]; gone && c < int(i) {
+			o.Failed, o.Artifact = true, r.Pattern
+			o.Msg = fmt.Sprintf("%q was consumed by the earlier rule %d (%s)", r.Pattern, c, p.rules[c].text)
+		} else {
+			o.Matched = 1
+		}
+	}
+	for i := range outcomes {
+		o := &outcomes[i]
+		if o.Failed && o.Msg == "" { // DISALLOW
+			if o.Matched == 1 {
+				o.Msg = fmt.Sprintf("%q is disallowed: no earlier rule consumed it", o.Artifact)
+			} else {
+				o.Msg = fmt.Sprintf("%d artifacts are disallowed, e.g. %q: no earlier rule consumed them", o.Matched, o.Artifact)
+			}
+		}
+		o.NotApplicable = o.Matched == 0 && !o.Failed
+		if o.Failed && res.Err == nil {
+			res.Err = &verr.VerificationError{Reason: verr.RuleFailed, Rule: o.Rule, Artifact: o.Artifact, Msg: o.Msg}
+		}
+	}
+	if badMsg != "" {
+		res.Err = &verr.VerificationError{Reason: verr.RuleFailed, Artifact: badName,
+			Msg: "artifact name rejected: " + badMsg,
+			Err: verr.Invalid("artifact name", "%q: %s", badName, badMsg)}
+	}
+	return res
+}
+
+// sortSmall sorts a short slice in place (insertion sort; candidate lists are tiny).
+func sortSmall(s []int32) {
+	if len(s) > 16 {
+		slices.Sort(s)
+		return
+	}
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// digestsEqual is python's dict equality for two digest maps.
+func digestsEqual(a, b Digests) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		w, ok := b[k]
+		if !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
