@@ -133,15 +133,35 @@ type condition struct {
 	prg  cel.Program
 }
 
-func compileCEL(env *cel.Env, text string) (cel.Program, error) {
+// celError is a CEL compile error at a position within the expression (1-based line, 0-based
+// column, as cel-go reports them; line 0 when unknown).
+type celError struct {
+	line, col int
+	msg       string
+}
+
+func compileCEL(env *cel.Env, text string) (cel.Program, []celError) {
 	ast, iss := env.Compile(text)
 	if iss != nil && iss.Err() != nil {
-		return nil, iss.Err()
+		var out []celError
+		for _, e := range iss.Errors() {
+			loc := e.Location
+			line, col := 0, 0
+			if loc != nil {
+				line, col = loc.Line(), loc.Column()
+			}
+			out = append(out, celError{line: line, col: col, msg: e.Message})
+		}
+		return nil, out
 	}
 	if !ast.OutputType().IsExactType(types.BoolType) {
-		return nil, fmt.Errorf("expression has type %s, want bool", ast.OutputType())
+		return nil, []celError{{msg: fmt.Sprintf("expression has type %s, want bool", ast.OutputType())}}
 	}
-	return env.Program(ast, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(64), cel.EvalOptions(cel.OptOptimize))
+	prg, err := env.Program(ast, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(64), cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, []celError{{msg: err.Error()}}
+	}
+	return prg, nil
 }
 
 // activation binds the variables of one subject without allocating a map.

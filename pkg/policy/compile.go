@@ -39,7 +39,7 @@ type rule struct {
 	productOf string
 	artifacts string
 	side      string
-	art       artifactProgram
+	art       *artifactProgram
 	keyids    map[string]bool
 	digests   map[string]bool
 	reason    string
@@ -299,10 +299,17 @@ func compileRule(rd *ruleDoc, envs [numSubjects]*cel.Env, opts *Options, d *diag
 		if !s.set {
 			return nil
 		}
-		prg, err := compileCEL(env, s.v)
-		if err != nil {
-			msg := strings.ReplaceAll(err.Error(), "\n", "\n    ")
-			d.add(SevError, s.p.line, s.p.col, CodeCEL, "rule %s: %s: %s", r.id, what, msg)
+		prg, errs := compileCEL(env, s.v)
+		if errs != nil {
+			for _, ce := range errs {
+				line, col := s.p.line, s.p.col
+				if ce.line == 1 {
+					col += ce.col + s.quote
+				} else if ce.line > 1 {
+					line, col = line+ce.line-1, ce.col+1
+				}
+				d.add(SevError, line, col, CodeCEL, "rule %s: %s: %s", r.id, what, ce.msg)
+			}
 			ok = false
 			return nil
 		}
@@ -477,6 +484,14 @@ func checkSteps(doc *document, steps []string, d *diags) {
 		}
 		check(id, rd.step, true)
 		check(id, rd.productOf, false)
+		if rd.artifacts.set {
+			f := strings.Fields(rd.artifacts.v)
+			for i := 0; i+1 < len(f); i++ {
+				if f[i] == "FROM" {
+					check(id, sval{v: f[i+1], p: rd.artifacts.p, set: true}, false)
+				}
+			}
+		}
 	}
 }
 

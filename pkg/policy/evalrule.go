@@ -138,7 +138,7 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 		ev.vote(&e)
 		return e
 	}
-	var selected, hits, failed, errs, n int
+	var selected, hits, failed, errs, n, runs, naRuns int
 	var firstFail string
 	ev.forSubjects(r, func(kind, ref string) bool {
 		if ev.ctx.Err() != nil {
@@ -209,7 +209,11 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 			for ki := range s.Links {
 				k := &s.Links[ki]
 				lref := ref + " link " + k.Digest
-				consumed, err := r.art.run(r.side, k, s, l)
+				consumed, na, err := r.art.run(r.side, k, s, l)
+				runs++
+				if na {
+					naRuns++
+				}
 				switch {
 				case err != nil:
 					failed++
@@ -236,9 +240,12 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 	case r.verb == VerbRequire && selected < r.min:
 		e.Outcome = OutcomeDeny
 		e.Message = fmt.Sprintf("%d %s subject(s) selected, at least %d required", selected, r.subject, r.min)
-	case selected == 0:
+	case selected == 0 || isArtifactVerb(r.verb) && naRuns == runs:
 		e.Outcome = OutcomeNotApplicable
 		e.Message = "selected no " + r.subject.String()
+		if selected > 0 {
+			e.Message = fmt.Sprintf("matched no artifact in %d link(s) of %d step(s)", runs, selected)
+		}
 		if r.verb == VerbRequire && r.productOf != "" {
 			e.Outcome, e.Reason = OutcomeDeny, verr.TargetUnbound
 			e.Message = "no target to bind"

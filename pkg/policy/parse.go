@@ -29,9 +29,10 @@ const (
 type pos struct{ line, col int }
 
 type sval struct {
-	v   string
-	p   pos
-	set bool
+	v     string
+	p     pos
+	set   bool
+	quote int // 1 when the value is a quoted scalar (positions inside it shift by one)
 }
 
 type ival struct {
@@ -281,7 +282,11 @@ func str(v *yaml.Node, d *diags, field string) sval {
 		d.add(SevError, v.Line, v.Column, CodeBadValue, "%s must be a scalar value", field)
 		return sval{}
 	}
-	return sval{v: v.Value, p: pos{v.Line, v.Column}, set: true}
+	q := 0
+	if v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		q = 1
+	}
+	return sval{v: v.Value, p: pos{v.Line, v.Column}, set: true, quote: q}
 }
 
 func strList(v *yaml.Node, d *diags, field string) []sval {
