@@ -344,8 +344,11 @@ func denial(res *Result, failures []error) error {
 		return fmt.Errorf("verify %q: %w", name, joined)
 	}
 	msg := "denied"
-	if res.Decision != nil && res.Decision.Reason != "" {
-		msg = res.Decision.Reason
+	for _, c := range res.Checks {
+		if !c.OK {
+			msg = "check " + c.Name + " failed"
+			break
+		}
 	}
 	return &verr.VerificationError{Reason: r, Artifact: name, Msg: msg, Err: joined}
 }

@@ -24,6 +24,7 @@ import (
 	"net"
 	"net/http"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -200,9 +201,26 @@ type Chain struct {
 // LinkDir is the directory of a package's links inside the repository.
 func LinkDir(pkg string) string { return "in-toto-metadata/" + pkg }
 
+// ChainOptions alter a generated supply chain, to stage in-toto failures.
+type ChainOptions struct {
+	// Mutate, when set, may change each link before it is signed. The artifact maps are shared
+	// between links: replace them (maps.Clone), never modify them in place.
+	Mutate func(l *intoto.Link)
+	// Signers, when set, replaces the functionaries that sign a step's link (by name: alice,
+	// bob, carol, dave, or "owner").
+	Signers map[string][]string
+	// Omit leaves the links of these steps out.
+	Omit []string
+}
+
 // MakeChain runs the supply chain for a package (n sources) and returns its links and contents.
 // The package step is signed by carol and by dave.
 func (r *Repo) MakeChain(pkg string, n int) (*Chain, []byte, error) {
+	return r.MakeChainWith(pkg, n, ChainOptions{})
+}
+
+// MakeChainWith is MakeChain with alterations.
+func (r *Repo) MakeChainWith(pkg string, n int, co ChainOptions) (*Chain, []byte, error) {
 	base := PackageBase(pkg)
 	src := rules.Artifacts{}
 	objs := rules.Artifacts{}
@@ -227,8 +245,20 @@ func (r *Repo) MakeChain(pkg string, n int) (*Chain, []byte, error) {
 	}
 	c := &Chain{Links: map[string][]byte{}}
 	for _, l := range links {
+		if slices.Contains(co.Omit, l.l.Name) {
+			continue
+		}
+		if co.Mutate != nil {
+			co.Mutate(&l.l)
+		}
+		if by, ok := co.Signers[l.l.Name]; ok {
+			l.by = by
+		}
 		for _, who := range l.by {
 			s := r.Functionaries[who]
+			if who == "owner" {
+				s = r.Owner
+			}
 			doc, err := r.sign(l.l.Signed(), s)
 			if err != nil {
 				return nil, nil, err

@@ -1,0 +1,274 @@
+package verify_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tintoproject/tinto/pkg/intoto"
+	"github.com/tintoproject/tinto/pkg/keys"
+	"github.com/tintoproject/tinto/pkg/rules"
+	"github.com/tintoproject/tinto/pkg/verify"
+	"github.com/tintoproject/tinto/pkg/verify/verifytest"
+	"github.com/tintoproject/tinto/pkg/verr"
+)
+
+// e2eCase stages one attack or failure against a freshly generated repository served over
+// loopback HTTP, and states what Verifier.Verify must conclude.
+type e2eCase struct {
+	name string
+	repo verifytest.Options
+	// stage alters the repository (and may verify once first, for rollback) before the final
+	// verification. v is the verifier the final verification uses.
+	stage func(t *testing.T, r *verifytest.Repo, v *verify.Verifier)
+	opts  func(o *verify.Options)
+	// target defaults to verifytest.DefaultPackage.
+	target string
+	// want: allowed, or denied with reason (a verr.Reason) or operational (reason "").
+	allowed bool
+	reason  verr.Reason
+	// input: the denial is a *verr.InputError.
+	input bool
+	// warn is a substring of a decision warning (allowed cases).
+	warn string
+	// trail is a substring the decision's trail or reason must contain.
+	trail string
+}
+
+func republishChain(t *testing.T, r *verifytest.Repo, co verifytest.ChainOptions) {
+	t.Helper()
+	c, data, err := r.MakeChainWith(verifytest.DefaultPackage, 3, co)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.AddPackageWith(verifytest.DefaultPackage, data, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Publish(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustVerify(t *testing.T, v *verify.Verifier) {
+	t.Helper()
+	if _, err := v.Verify(context.Background(), verifytest.DefaultPackage); err != nil {
+		t.Fatalf("first verification: %v", err)
+	}
+}
+
+var e2eCases = []e2eCase{
+	{name: "allowed", allowed: true},
+	{name: "allowed-dsse", repo: verifytest.Options{DSSE: true}, allowed: true},
+
+	// TUF attacks.
+	{name: "tampered-artifact", reason: verr.Mismatch, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		b := bytes.Clone(r.Packages[verifytest.DefaultPackage])
+		b[0] ^= 1
+		r.Tamper(verifytest.DefaultPackage, b)
+	}},
+	{name: "endless-artifact", reason: verr.EndlessData, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		r.Tamper(verifytest.DefaultPackage, append(bytes.Clone(r.Packages[verifytest.DefaultPackage]), make([]byte, 1<<16)...))
+	}},
+	{name: "rollback-timestamp", reason: verr.Rollback, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		old := r.Snapshot()
+		if err := r.Publish(); err != nil {
+			t.Fatal(err)
+		}
+		mustVerify(t, v)
+		r.Restore(old) // the mirror replays version 1
+	}},
+	{name: "rollback-undoes-revocation", reason: verr.Rollback, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		old := r.Snapshot()
+		if err := r.Revoke(r.Functionaries["dave"].Key.KeyID, "laptop stolen"); err != nil {
+			t.Fatal(err)
+		}
+		mustVerify(t, v)
+		r.Restore(old)
+	}},
+	{name: "freeze", reason: verr.Freeze, opts: func(o *verify.Options) {
+		o.Now = func() time.Time { return t0.Add(2 * 365 * 24 * time.Hour) }
+	}},
+	{name: "targets-bad-signature", reason: verr.BadSignature, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		// A man in the middle edits the package's hashes in targets.json.
+		name := "1.targets.json"
+		doc := string(r.TUF.Files[name])
+		h := r.TUF.Roles["targets"].Targets[verifytest.DefaultPackage].Hashes["sha256"]
+		r.TamperMetadata(name, []byte(strings.ReplaceAll(doc, h, strings.Repeat("0", len(h)))))
+	}},
+	{name: "unbound-target", reason: verr.TargetUnbound, trail: "binding", stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		// An attacker holding the online targets key publishes a package that no build made,
+		// with the genuine links.
+		c, _, err := r.MakeChain(verifytest.DefaultPackage, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.AddPackageWith(verifytest.DefaultPackage, []byte("malware"), c); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Publish(); err != nil {
+			t.Fatal(err)
+		}
+	}},
+	{name: "unknown-target", target: "demo-app/nope.tar.gz", reason: verr.NotFound},
+
+	// in-toto failures.
+	{name: "missing-link", reason: verr.MissingLink, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		republishChain(t, r, verifytest.ChainOptions{Omit: []string{"build"}})
+	}},
+	{name: "link-wrong-functionary", reason: verr.MissingLink, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		republishChain(t, r, verifytest.ChainOptions{Signers: map[string][]string{"build": {"carol"}}})
+	}},
+	{name: "rule-failed", reason: verr.RuleFailed, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		// The build step used a source file that the clone step did not produce.
+		republishChain(t, r, verifytest.ChainOptions{Mutate: func(l *intoto.Link) {
+			if l.Name == "build" {
+				m := maps.Clone(l.Materials)
+				m["src/f000.c"] = rules.Digests{"sha256": strings.Repeat("ab", 32)}
+				l.Materials = m
+			}
+		}})
+	}},
+	{name: "layout-wrong-key", reason: verr.BadSignature, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		other, err := keys.GenerateEd25519(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := r.SignLayout(r.Layout(t0.Add(365*24*time.Hour)), other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.SetLayout(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Publish(); err != nil {
+			t.Fatal(err)
+		}
+	}},
+	{name: "layout-expired", reason: verr.Expired, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		b, err := r.SignLayout(r.Layout(t0.Add(time.Minute)), r.Owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.SetLayout(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Publish(); err != nil {
+			t.Fatal(err)
+		}
+	}},
+	{name: "inspection-refused", reason: verr.Inspection, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		l := r.Layout(t0.Add(365 * 24 * time.Hour))
+		l.Inspections = []intoto.Inspection{{Name: "untar", Run: []string{"tar", "xzf", "demo-app-1.0.0.tar.gz"},
+			ExpectedMaterials: [][]string{{"ALLOW", "*"}}, ExpectedProducts: [][]string{{"ALLOW", "*"}}}}
+		b, err := r.SignLayout(l, r.Owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.SetLayout(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Publish(); err != nil {
+			t.Fatal(err)
+		}
+	}},
+
+	// Revocation.
+	{name: "revoked-functionary-threshold-met", allowed: true, warn: "revoked", stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		if err := r.Revoke(r.Functionaries["dave"].Key.KeyID, "laptop stolen"); err != nil {
+			t.Fatal(err)
+		}
+	}},
+	{name: "revoked-functionary-denied", reason: verr.Threshold, trail: "revoked", stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		if err := r.Revoke(r.Functionaries["bob"].Key.KeyID, "key compromised"); err != nil {
+			t.Fatal(err)
+		}
+	}},
+	{name: "no-revocation-list", repo: verifytest.Options{NoRevocationList: true}, reason: verr.NotFound, trail: "revocation"},
+	{name: "no-revocation-list-unsafe", repo: verifytest.Options{NoRevocationList: true}, allowed: false, reason: verr.PolicyDenied, trail: "revocation status unknown",
+		opts: func(o *verify.Options) { o.NoRevocationListUnsafe = true }},
+
+	// Hostile custom metadata.
+	{name: "custom-traversal", input: true, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		if err := r.TUF.AddTarget("targets", verifytest.DefaultPackage, r.Packages[verifytest.DefaultPackage],
+			map[string]any{"in-toto": []any{verifytest.LayoutPath, "in-toto-metadata/../x.link"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Publish(); err != nil {
+			t.Fatal(err)
+		}
+	}},
+	{name: "custom-unlisted-link", reason: verr.NotFound, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		if err := r.TUF.AddTarget("targets", verifytest.DefaultPackage, r.Packages[verifytest.DefaultPackage],
+			map[string]any{"in-toto": []any{verifytest.LayoutPath, "in-toto-metadata/demo-app/evil.12345678.link"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Publish(); err != nil {
+			t.Fatal(err)
+		}
+	}},
+}
+
+// TestEndToEnd drives every case through Verifier.Verify against a repository served over
+// loopback HTTP.
+func TestEndToEnd(t *testing.T) {
+	for _, tc := range e2eCases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r, s := newRepo(t, tc.repo)
+			v := newVerifier(t, r, s.URL, tc.opts)
+			if tc.stage != nil {
+				tc.stage(t, r, v)
+			}
+			target := tc.target
+			if target == "" {
+				target = verifytest.DefaultPackage
+			}
+			res, err := v.Verify(context.Background(), target)
+			if res == nil || res.Decision == nil {
+				t.Fatalf("no result or decision (err %v)", err)
+			}
+			if _, jerr := json.Marshal(res); jerr != nil {
+				t.Fatalf("result does not marshal: %v", jerr)
+			}
+			trail := res.Decision.Reason
+			for _, e := range res.Decision.Trail {
+				trail += "\n" + e.Rule + ": " + e.Message
+			}
+			trail += "\n" + strings.Join(res.Decision.Warnings, "\n")
+			if tc.allowed {
+				if err != nil || !res.Allowed() {
+					t.Fatalf("want allowed, got err %v\ntrail: %s", err, trail)
+				}
+				if tc.warn != "" && !strings.Contains(strings.Join(res.Decision.Warnings, "\n"), tc.warn) {
+					t.Errorf("warnings %q lack %q", res.Decision.Warnings, tc.warn)
+				}
+				return
+			}
+			if err == nil || res.Allowed() {
+				t.Fatalf("want denied, got allowed (err %v)\ntrail: %s", err, trail)
+			}
+			if res.Decision.Effect != "deny" {
+				t.Errorf("decision effect %q with error %v", res.Decision.Effect, err)
+			}
+			switch {
+			case tc.input:
+				if !errors.Is(err, verr.ErrInvalidInput) {
+					t.Errorf("want an input error, got %v", err)
+				}
+			default:
+				if !errors.Is(err, tc.reason) {
+					r, _ := verr.ReasonOf(err)
+					t.Errorf("want reason %q, got %q: %v", tc.reason, r, err)
+				}
+			}
+			if tc.trail != "" && !strings.Contains(trail+"\n"+err.Error(), tc.trail) {
+				t.Errorf("trail lacks %q:\n%s\nerr: %v", tc.trail, trail, err)
+			}
+		})
+	}
+}
