@@ -1,0 +1,81 @@
+package difftest
+
+import (
+	"slices"
+)
+
+// Verdict is one implementation's answer for one chain.
+type Verdict struct {
+	// OK is true when the implementation verified the chain.
+	OK bool
+	// Class says why it did not. For python in-toto it is the exception class name
+	// ("RuleVerificationError", "KeyError", ...). For tinto it is the verr.Reason text
+	// ("rule-failed", ...), "input" for a *verr.InputError (exit code 2) or "error" for any other
+	// failure. For in-toto-golang it is "error" or "panic".
+	Class string
+	// Msg is the implementation's explanation.
+	Msg string
+}
+
+// Chain describes a generated chain for the classifier.
+type Chain struct {
+	Seed int64
+	// Features are the generator's tags for what the chain contains (see gen/gen.py), such as
+	// "synthetic", "match-in", "threshold-1-of-2", "failure-disagree".
+	Features []string
+}
+
+// Has reports whether the chain has feature f.
+func (c Chain) Has(f string) bool { return slices.Contains(c.Features, f) }
+
+// pythonReasons maps each python in-toto exception class to the tinto reasons that describe the
+// same failure. Python stops at the first failure in a fixed order (layout signatures, expiry,
+// links, signatures and thresholds, rules), and so does tinto's CLI summary.
+var pythonReasons = map[string][]string{
+	"SignatureVerificationError": {"bad-signature", "threshold", "unknown-key"},
+	"LayoutExpiredError":         {"expired"},
+	"LinkNotFoundError":          {"missing-link", "threshold"},
+	"ThresholdVerificationError": {"threshold", "missing-link", "link-mismatch", "bad-signature"},
+	"RuleVerificationError":      {"rule-failed"},
+}
+
+// Agree reports whether python's and tinto's verdicts agree: both verified, or both denied for
+// corresponding reasons.
+func Agree(py, ours Verdict) bool {
+	if py.OK || ours.OK {
+		return py.OK == ours.OK
+	}
+	return slices.Contains(pythonReasons[py.Class], ours.Class)
+}
+
+// Deviation names of the deliberate differences from python in-toto that differential testing
+// finds. Each is described, with its reason, in docs/intoto-deviations.md, section "Found by
+// differential testing", under a heading that contains the name.
+const (
+	// DevBackslash: tinto rejects artifact names, REQUIRE names and MATCH prefixes that contain
+	// a backslash (pkg/rules.ValidateName); python in-toto accepts them (and, when it re-joins a
+	// MATCH ... IN prefix, rewrites the backslash to "/", which can make it crash with KeyError).
+	DevBackslash = "backslash"
+)
+
+// Classify returns the name of the deliberate deviation that explains a disagreement between
+// python in-toto (py) and tinto (ours) on chain c, or "" if none does. It is only meaningful
+// when Agree(py, ours) is false.
+//
+// Keep this function in step with docs/intoto-deviations.md, "Found by differential testing".
+func Classify(c Chain, py, ours Verdict) string {
+	if ours.OK {
+		// Every deliberate deviation found so far makes tinto stricter, never more lenient.
+		return ""
+	}
+	// docs/intoto-deviations.md, "backslash": a REQUIRE name or MATCH prefix with a backslash
+	// makes the layout invalid; an artifact name with a backslash makes its link invalid, so the
+	// link does not count and the step lacks links.
+	if (c.Has("backslash-require") || c.Has("backslash-prefix")) && ours.Class == "layout-invalid" {
+		return DevBackslash
+	}
+	if c.Has("backslash-names") && (ours.Class == "threshold" || ours.Class == "missing-link") {
+		return DevBackslash
+	}
+	return ""
+}

@@ -1,0 +1,347 @@
+package difftest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	flagChains = flag.Int("chains", 300, "number of random supply chains to generate and compare")
+	flagSeed   = flag.Int64("seed", 1, "seed of the first chain; chain i uses seed+i")
+	flagKeep   = flag.String("keep", "", "generate the chains into this directory and keep them")
+	flagPython = flag.String("python", "/usr/bin/python3", "python interpreter that has in_toto 1.3.1")
+)
+
+// manifest is what gen/gen.py writes.
+type manifest struct {
+	Chains  []genChain `json:"chains"`
+	Seconds float64    `json:"seconds"`
+}
+
+type genChain struct {
+	Seed     int64    `json:"seed"`
+	Dir      string   `json:"dir"`
+	GenError string   `json:"gen_error"`
+	Layout   string   `json:"layout"`
+	LinkDir  string   `json:"link_dir"`
+	Keys     []genKey `json:"keys"`
+	Features []string `json:"features"`
+	Python   struct {
+		OK  bool   `json:"ok"`
+		Exc string `json:"exc"`
+		Msg string `json:"msg"`
+	} `json:"python"`
+}
+
+type genKey struct {
+	Path  string `json:"path"`
+	Type  string `json:"type"`
+	SSLib string `json:"sslib"`
+}
+
+func (g *genChain) chain() Chain { return Chain{Seed: g.Seed, Features: g.Features} }
+
+func (g *genChain) pyVerdict() Verdict {
+	return Verdict{OK: g.Python.OK, Class: g.Python.Exc, Msg: g.Python.Msg}
+}
+
+// requirePython skips the test unless python's in_toto 1.3.1 is importable.
+func requirePython(t testing.TB) {
+	t.Helper()
+	out, err := exec.Command(*flagPython, "-c", "import in_toto; print(in_toto.__version__)").CombinedOutput()
+	if err != nil {
+		t.Skipf("python in-toto is not importable with %s (install it: apt-get install -y in-toto): %v: %s",
+			*flagPython, err, bytes.TrimSpace(out))
+	}
+	if v := strings.TrimSpace(string(out)); v != "1.3.1" {
+		t.Logf("python in-toto is %s, the differential tests were written against 1.3.1", v)
+	}
+}
+
+// generate runs gen/gen.py once for n chains starting at seed, writing into dir, and returns
+// its manifest, or a description of what went wrong.
+func generate(dir string, seed int64, n int) (*manifest, string) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err.Error()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err.Error()
+	}
+	gen, err := filepath.Abs(filepath.Join("gen", "gen.py"))
+	if err != nil {
+		return nil, err.Error()
+	}
+	cmd := exec.Command(*flagPython, gen, "--out", dir, "--seed", fmt.Sprint(seed), "--chains", fmt.Sprint(n))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Sprintf("gen.py: %v\n%s", err, stderr.String())
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return nil, err.Error()
+	}
+	var m manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err.Error()
+	}
+	var bad []string
+	for _, c := range m.Chains {
+		if c.GenError != "" {
+			bad = append(bad, fmt.Sprintf("chain %d: generator failed: %s", c.Seed, c.GenError))
+		}
+	}
+	if len(bad) > 0 {
+		return nil, strings.Join(bad, "\n")
+	}
+	return &m, ""
+}
+
+var (
+	genOnce     sync.Once
+	genManifest *manifest
+	genErr      string
+)
+
+// chains generates the chains selected by the flags once per test binary.
+func chains(t *testing.T) *manifest {
+	t.Helper()
+	requirePython(t)
+	genOnce.Do(func() {
+		// The generator's directory must outlive the first test that asks for it.
+		dir := *flagKeep
+		if dir == "" {
+			d, err := os.MkdirTemp("", "tinto-difftest-chains-")
+			if err != nil {
+				genErr = err.Error()
+				return
+			}
+			dir = d
+			cleanups = append(cleanups, func() { os.RemoveAll(d) })
+		}
+		genManifest, genErr = generate(dir, *flagSeed, *flagChains)
+	})
+	if genErr != "" {
+		t.Fatal(genErr)
+	}
+	return genManifest
+}
+
+// cleanups run after all tests.
+var cleanups []func()
+
+var (
+	buildOnce sync.Once
+	buildPath string
+	buildErr  error
+)
+
+// tintoBinary builds cmd/tinto once per test binary.
+func tintoBinary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tinto-difftest-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildPath = filepath.Join(dir, "tinto")
+		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+		if _, err := os.Stat(goTool); err != nil {
+			goTool = "go"
+		}
+		out, err := exec.Command(goTool, "build", "-o", buildPath, "github.com/tintoproject/tinto/cmd/tinto").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/tinto: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildPath
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if buildPath != "" {
+		os.RemoveAll(filepath.Dir(buildPath))
+	}
+	for _, f := range cleanups {
+		f()
+	}
+	os.Exit(code)
+}
+
+// reasonRE finds a verr.Reason in the CLI's output.
+var reasonRE = regexp.MustCompile(`\b(bad-signature|threshold|unknown-key|expired|layout-invalid|missing-link|link-mismatch|rule-failed|inspection|certificate|revoked|mismatch|bad-metadata)\b`)
+
+// verifyCLI runs `tinto intoto verify` on a chain and returns its verdict.
+func verifyCLI(bin string, c *genChain) Verdict {
+	args := []string{"intoto", "verify", "-l", c.Layout, "--link-dir", c.LinkDir}
+	for _, k := range c.Keys {
+		args = append(args, "-k", k.Path)
+	}
+	for _, k := range c.Keys {
+		args = append(args, "-t", k.Type)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	msg := strings.TrimSpace(stderr.String() + stdout.String())
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return Verdict{OK: true}
+	case errors.As(err, &ee) && ee.ExitCode() == 1:
+		class := "error"
+		if m := reasonRE.FindString(msg); m != "" {
+			class = m
+		}
+		return Verdict{Class: class, Msg: msg}
+	case errors.As(err, &ee) && ee.ExitCode() == 2:
+		return Verdict{Class: "input", Msg: msg}
+	default:
+		return Verdict{Class: "error", Msg: fmt.Sprintf("%v: %s", err, msg)}
+	}
+}
+
+// outcome is the comparison for one chain.
+type outcome struct {
+	c         *genChain
+	py, ours  Verdict
+	deviation string
+}
+
+func (o outcome) String() string {
+	return fmt.Sprintf("chain seed %d (dir %s)\n  features: %s\n  python: ok=%v %s: %s\n  tinto:  ok=%v %s: %s",
+		o.c.Seed, o.c.Dir, strings.Join(o.c.Features, " "),
+		o.py.OK, o.py.Class, firstLine(o.py.Msg), o.ours.OK, o.ours.Class, firstLine(o.ours.Msg))
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return s
+}
+
+// runAll verifies every chain with verify, concurrently, and returns the outcomes in order.
+func runAll(m *manifest, verify func(*genChain) Verdict) []outcome {
+	out := make([]outcome, len(m.Chains))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < max(2, runtime.GOMAXPROCS(0)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				c := &m.Chains[i]
+				o := outcome{c: c, py: c.pyVerdict()}
+				if c.GenError == "" {
+					o.ours = verify(c)
+				}
+				out[i] = o
+			}
+		}()
+	}
+	for i := range m.Chains {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return out
+}
+
+// TestDifferentialPython generates random supply chains with python in-toto, verifies each with
+// python in-toto (in the generator's process) and with `tinto intoto verify`, and fails on any
+// disagreement that is not a documented deviation.
+//
+//	go test ./internal/difftest/ -run Python -args -chains=2000 -seed=77
+func TestDifferentialPython(t *testing.T) {
+	m := chains(t)
+	bin := tintoBinary(t)
+	start := time.Now()
+	outs := runAll(m, func(c *genChain) Verdict { return verifyCLI(bin, c) })
+	t.Logf("python generated and verified %d chains in %.1fs", len(m.Chains), m.Seconds)
+	t.Logf("tinto verified %d chains in %v", len(outs), time.Since(start).Round(time.Millisecond))
+	report(t, outs, func(o *outcome) {
+		if !Agree(o.py, o.ours) {
+			o.deviation = Classify(o.c.chain(), o.py, o.ours)
+		}
+	}, Agree)
+}
+
+// report tallies outcomes, logs a summary and fails the test on unexplained disagreements.
+func report(t *testing.T, outs []outcome, classify func(*outcome), agree func(py, ours Verdict) bool) {
+	t.Helper()
+	var agreed, passed, bad int
+	devs := map[string]int{}
+	classes := map[string]int{}
+	for i := range outs {
+		o := &outs[i]
+		if o.c.GenError != "" {
+			continue
+		}
+		if o.py.OK {
+			passed++
+		}
+		classes[o.py.Class+" -> "+o.ours.Class]++
+		if agree(o.py, o.ours) {
+			agreed++
+			continue
+		}
+		classify(o)
+		if o.deviation != "" {
+			devs[o.deviation]++
+			continue
+		}
+		bad++
+		if bad <= 25 {
+			t.Errorf("disagreement on %s", o)
+		}
+	}
+	keys := make([]string, 0, len(classes))
+	for k := range classes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "\n  %-50s %d", strings.TrimPrefix(k, " "), classes[k])
+	}
+	t.Logf("%d chains: %d verified by python; %d agree, %d documented deviations %v, %d disagreements\nverdicts (python -> other):%s",
+		len(outs), passed, agreed, sumCounts(devs), devs, bad, b.String())
+	if bad > 25 {
+		t.Errorf("... and %d more disagreements", bad-25)
+	}
+}
+
+func sumCounts(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
