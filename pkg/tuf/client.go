@@ -342,7 +342,7 @@ func (c *Client) loadTargets(ctx context.Context, t *Trusted, role, delegator st
 
 var errNotRefreshed = errors.New("tuf: no trusted metadata: Refresh has not succeeded")
 
-// Trusted returns a snapshot of facts about the trusted top-level metadata after a successful
+// Info returns facts about the trusted top-level metadata after a successful
 // Refresh.
 func (c *Client) Info() (*Info, error) {
 	c.mu.Lock()

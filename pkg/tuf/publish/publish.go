@@ -179,6 +179,10 @@ type DelegatedRole struct {
 	Threshold        int
 	Terminating      bool
 	KeyIDs           []string
+	// Signers, when set, are the keys this delegation lists (with their keyids, unless KeyIDs is
+	// set) instead of the delegated role's own signers. Two delegators can so trust one role
+	// name with different keys.
+	Signers []*Signer
 }
 
 // Role is one role's editable state.
@@ -357,6 +361,11 @@ func (r *Repository) Delegate(parent string, d DelegatedRole) (*Role, error) {
 	if d.Threshold == 0 {
 		d.Threshold = 1
 	}
+	if d.KeyIDs == nil && d.Signers != nil {
+		for _, s := range d.Signers {
+			d.KeyIDs = append(d.KeyIDs, s.KeyID)
+		}
+	}
 	if d.KeyIDs == nil {
 		for _, s := range role.Signers {
 			d.KeyIDs = append(d.KeyIDs, s.KeyID)
@@ -534,7 +543,11 @@ func (r *Repository) Signed(name string) (map[string]any, error) {
 			var roles []any
 			for _, d := range ro.Delegations {
 				dr := r.Roles[d.Name]
-				if dr != nil {
+				if d.Signers != nil {
+					for _, s := range d.Signers {
+						keys[s.KeyID] = s.KeyDict()
+					}
+				} else if dr != nil {
 					for _, s := range dr.Signers {
 						keys[s.KeyID] = s.KeyDict()
 					}
