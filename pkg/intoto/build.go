@@ -168,13 +168,16 @@ func SignDSSE(payload []byte, signers ...*keys.Signer) ([]byte, error) {
 	})
 }
 
-// SignDSSEValue is SignDSSE over the canonical JSON of a value tree.
+// SignDSSEValue is SignDSSE over the JSON encoding of a value tree (sorted keys, no HTML
+// escaping; not canonical JSON, whose raw control characters would not be valid JSON).
 func SignDSSEValue(v map[string]any, signers ...*keys.Signer) ([]byte, error) {
-	p, err := cjson.Canonical(v)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return SignDSSE(p, signers...)
+	return SignDSSE(bytes.TrimSuffix(b.Bytes(), []byte("\n")), signers...)
 }
 
 // Statement returns the ITE-6 statement (Statement v1) carrying l with the given link predicate

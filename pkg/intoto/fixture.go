@@ -236,11 +236,7 @@ func SignLink(l *Link, format Format, predicateType string, signers ...*keys.Sig
 		b.WriteString("}")
 		return b.Bytes(), nil
 	case FormatDSSE:
-		signed, err := canonicalLink(l)
-		if err != nil {
-			return nil, err
-		}
-		return SignDSSE(signed, signers...)
+		return SignDSSEValue(l.Signed(), signers...)
 	case FormatStatement:
 		if predicateType == "" {
 			predicateType = PredicateLinkV03
