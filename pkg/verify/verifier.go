@@ -154,8 +154,9 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 	ok := func(check, msg string, cached bool) {
 		res.Checks = append(res.Checks, Check{Name: check, OK: true, Message: msg, Cached: cached})
 	}
+	var checker revocation.Checker
 	finish := func() (*Result, error) {
-		return v.decide(ctx, res, failures, now, start)
+		return v.decide(ctx, res, failures, now, checker, start)
 	}
 
 	// Phase 1: TUF.
@@ -174,7 +175,24 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 	res.Target = target
 	ok("tuf", fmt.Sprintf("target %q: %d bytes, %s", target.Name, target.Length, hashList(target.Hashes)), false)
 
-	// Phase 2: the artifact itself.
+	// Phase 2: the revocation list (before anything else is judged, so that every denial
+	// below can still look things up, and before in-toto, which uses it as its revocation hook).
+	t0 = time.Now()
+	var rl *RevocationList
+	checker, rl, err = v.revocation(ctx)
+	res.Timings.Revocation = time.Since(t0)
+	if err != nil {
+		fail("revocation-list", err)
+		return finish()
+	}
+	res.Revocation = rl
+	if rl != nil {
+		ok("revocation-list", fmt.Sprintf("%s (%s)", rl.Target, rl.Digest), false)
+	} else {
+		ok("revocation-list", "no revocation list (NoRevocationListUnsafe)", false)
+	}
+
+	// Phase 3: the artifact itself.
 	t0 = time.Now()
 	err = v.checkArtifact(ctx, target, src)
 	res.Timings.Artifact = time.Since(t0)
@@ -188,7 +206,7 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 		ok("artifact", "downloaded; length and hashes match", false)
 	}
 
-	// Phase 3: the in-toto metadata, each piece fetched through TUF.
+	// Phase 4: the in-toto metadata, each piece fetched through TUF.
 	t0 = time.Now()
 	md, err := v.collect(ctx, target)
 	res.Timings.Metadata = time.Since(t0)
@@ -197,21 +215,6 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 		return finish()
 	}
 	ok("in-toto-metadata", fmt.Sprintf("%d layout(s), %d link(s), %d bundle(s)", len(md.layouts), len(md.links), len(md.bundles)), false)
-
-	// Phase 4: the revocation list (before in-toto, which uses it as its revocation hook).
-	t0 = time.Now()
-	checker, rl, err := v.revocation(ctx)
-	res.Timings.Revocation = time.Since(t0)
-	if err != nil {
-		fail("revocation-list", err)
-		return finish()
-	}
-	res.Revocation = rl
-	if rl != nil {
-		ok("revocation-list", fmt.Sprintf("%s (%s)", rl.Target, rl.Digest), false)
-	} else {
-		ok("revocation-list", "no revocation list (NoRevocationListUnsafe)", false)
-	}
 
 	// Phase 5: in-toto, one verification per root layout.
 	t0 = time.Now()
@@ -285,8 +288,8 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 }
 
 // decide finishes a verification that failed before the policy could see any evidence.
-func (v *Verifier) decide(ctx context.Context, res *Result, failures []error, now time.Time, start time.Time) (*Result, error) {
-	in := &policy.Input{Time: now}
+func (v *Verifier) decide(ctx context.Context, res *Result, failures []error, now time.Time, checker revocation.Checker, start time.Time) (*Result, error) {
+	in := &policy.Input{Time: now, Revocation: checker}
 	if res.Target != nil {
 		in.Target = policyTarget(res.Target)
 	}

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDemoTUF runs the full demo and checks that every scenario ends as expected and that
+// --keep leaves a repository that tinto verify accepts from a directory.
+func TestDemoTUF(t *testing.T) {
+	var out, errb bytes.Buffer
+	keep := filepath.Join(t.TempDir(), "repo")
+	e := &env{stdout: &out, stderr: &errb, getenv: os.Getenv}
+	if code := runDemoTUF(e, []string{"--keep", keep}); code != exitOK {
+		t.Fatalf("demo exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{"1. an allowed install", "ALLOWED", "mismatch", "target-unbound", "warning", "revoked", "rollback"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if testing.Verbose() {
+		t.Log(out.String())
+	}
+	// The kept repository verifies from a directory (dave and carol are revoked in it, so the
+	// package is denied, with exit 1).
+	var vout bytes.Buffer
+	ve := &env{stdout: &vout, stderr: &vout, getenv: os.Getenv}
+	code := runVerify(ve, []string{"--root", filepath.Join(keep, "root.json"), "--repo", keep, "demo-app/demo-app-1.0.0.tar.gz"})
+	if code != exitDenied || !strings.Contains(vout.String(), "revoked") {
+		t.Fatalf("verify of the kept repository: exit %d\n%s", code, vout.String())
+	}
+}
