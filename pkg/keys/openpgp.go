@@ -38,6 +38,10 @@ func ParseOpenPGP(data []byte) (k *Key, err error) {
 	var el openpgp.EntityList
 	trimmed := bytes.TrimSpace(data)
 	if bytes.HasPrefix(trimmed, []byte("-----BEGIN PGP")) {
+		// go-crypto reads the first armored block only; refuse anything it would ignore.
+		if n := bytes.Count(data, []byte("-----BEGIN PGP")); n != 1 {
+			return nil, invalid("OpenPGP data holds %d armored blocks, want exactly 1", n)
+		}
 		el, err = openpgp.ReadArmoredKeyRing(bytes.NewReader(data))
 	} else {
 		el, err = openpgp.ReadKeyRing(bytes.NewReader(data))
