@@ -266,7 +266,7 @@ func flipLast(b []byte) []byte {
 }
 
 // roundTrip turns a Go map into a cjson value tree.
-func roundTrip(t *testing.T, v any) any {
+func roundTrip(t testing.TB, v any) any {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
