@@ -44,7 +44,8 @@
 // keyid computed with its own keyid_hash_algorithms list, with securesystemslib's default list, or
 // without the field: FromSSLib accepts a declared keyid that equals any of those three digests and
 // refuses any other. The keyid of an OpenPGP key is the lowercase hex v4 fingerprint of its primary
-// key; each subkey is known by its own fingerprint.
+// key; each subkey is known by its own fingerprint. An OpenPGP key dict that has a creation_time
+// must declare the fingerprint computed from it and its public parameters.
 //
 // # OpenPGP signatures
 //

@@ -118,6 +118,12 @@ func FuzzFromSSLib(f *testing.F) {
 		`"keyval":{"private":"","public":{"q":"af862e01c0a73cbf449246611b1f5e9b174f6f0ce1c37852f4bb61a2ec8f06bd"}},` +
 		`"subkeys":{"aa":{"keyid":"aa","type":"dsa","method":"pgp+dsa-fips-180-2","hashes":[],"keyval":{"public":{"p":"ff","q":"ff","g":"2","y":"3"}}}}}`
 	f.Add("d1aff05298afef094b20e1ac93eae7711b1f070b", []byte(pgpSeed))
+	for _, algo := range []packet.PublicKeyAlgorithm{packet.PubKeyAlgoEdDSA, packet.PubKeyAlgoRSA} {
+		if k, err := ParseOpenPGP(openPGPSeed(f, algo)); err == nil {
+			b, _ := json.Marshal(k.SSLib())
+			f.Add(k.KeyID, b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, keyid string, data []byte) {
 		tree, err := cjson.Decode(data, cjson.Limits{MaxBytes: 1 << 16})
 		if err != nil {

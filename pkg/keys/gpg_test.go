@@ -159,6 +159,12 @@ func TestGPGInterop(t *testing.T) {
 				t.Fatalf("FromSSLib: %v", err)
 			}
 			fromDict = append(fromDict, k)
+			// The declared keyid is checked against the fingerprint computed from the dict.
+			forged, _ := cjson.Decode(e.Pub, cjson.Limits{})
+			forged.(map[string]any)["creation_time"] = json.Number("1600000000")
+			if _, err := FromSSLib(c.fpr, forged); !errors.Is(err, verr.ErrInvalidInput) {
+				t.Errorf("forged creation_time: got %v, want InputError", err)
+			}
 			if k.KeyID != c.fpr || k.Scheme != c.method {
 				t.Errorf("key %s %s, want %s %s", k.KeyID, k.Scheme, c.fpr, c.method)
 			}

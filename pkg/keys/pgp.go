@@ -6,6 +6,7 @@ import (
 	"crypto/dsa" //nolint:staticcheck // OpenPGP DSA keys are what python in-toto calls pgp+dsa-fips-180-2.
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/sha1" //nolint:gosec // OpenPGP v4 fingerprints are SHA-1 by definition.
 	"crypto/sha256"
 	"encoding/asn1"
 	"encoding/binary"
@@ -15,6 +16,7 @@ import (
 	"math/big"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -90,6 +92,9 @@ func pgpFromDict(keyid string, m map[string]any) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := prim.checkFingerprint(); err != nil {
+		return nil, err
+	}
 	pk := &pgpKey{primary: *prim, subkeys: map[string]*pgpSub{}}
 	if sk, present := m["subkeys"]; present {
 		sm, ok := sk.(map[string]any)
@@ -106,6 +111,9 @@ func pgpFromDict(keyid string, m map[string]any) (*Key, error) {
 			}
 			s, err := pgpSubFromDict(id, d)
 			if err != nil {
+				return nil, err
+			}
+			if err := s.checkFingerprint(); err != nil {
 				return nil, err
 			}
 			pk.subkeys[id] = s
@@ -437,4 +445,70 @@ func (s *pgpSub) verifyDigest(digest, sig []byte) error {
 		return v.VerifySignature(bytes.NewReader(sig), bytes.NewReader(digest))
 	}
 	return fmt.Errorf("no usable OpenPGP public key")
+}
+
+// v4Fingerprints returns the v4 fingerprints (RFC 4880 12.2) the (sub)key would have, computed
+// from its creation time and public parameters, or nil if the dict has no creation_time. An RSA
+// key may be of algorithm 1 (RSA) or 3 (RSA sign-only), so it has two candidates.
+func (s *pgpSub) v4Fingerprints() []string {
+	if s.creation == nil || *s.creation > 1<<32-1 {
+		return nil
+	}
+	var algos []byte
+	var params bytes.Buffer
+	mpi := func(b []byte) {
+		b = bytes.TrimLeft(b, "\x00")
+		n := new(big.Int).SetBytes(b).BitLen()
+		params.Write([]byte{byte(n >> 8), byte(n)})
+		params.Write(b)
+	}
+	switch pub := s.pub.(type) {
+	case *rsa.PublicKey:
+		algos = []byte{1, 3}
+		mpi(pub.N.Bytes())
+		mpi(big.NewInt(int64(pub.E)).Bytes())
+	case *dsa.PublicKey:
+		algos = []byte{17}
+		mpi(pub.P.Bytes())
+		mpi(pub.Q.Bytes())
+		mpi(pub.G.Bytes())
+		mpi(pub.Y.Bytes())
+	case ed25519.PublicKey:
+		algos = []byte{22}
+		params.Write([]byte{9, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xda, 0x47, 0x0f, 0x01}) // Ed25519 OID
+		mpi(append([]byte{0x40}, pub...))
+	default:
+		return nil
+	}
+	var out []string
+	for _, algo := range algos {
+		var body bytes.Buffer
+		body.WriteByte(4)
+		var ct [4]byte
+		binary.BigEndian.PutUint32(ct[:], uint32(*s.creation))
+		body.Write(ct[:])
+		body.WriteByte(algo)
+		body.Write(params.Bytes())
+		h := sha1.New()
+		h.Write([]byte{0x99, byte(body.Len() >> 8), byte(body.Len())})
+		h.Write(body.Bytes())
+		out = append(out, hex.EncodeToString(h.Sum(nil)))
+	}
+	return out
+}
+
+// checkFingerprint checks a dict's declared keyid against the fingerprint computed from its
+// fields, when the dict has a creation time to compute it from.
+func (s *pgpSub) checkFingerprint() error {
+	fprs := s.v4Fingerprints()
+	if fprs == nil {
+		return nil
+	}
+	id := strings.ToLower(s.keyid)
+	for _, f := range fprs {
+		if id == f {
+			return nil
+		}
+	}
+	return invalid("OpenPGP key %q: declared keyid is not the key's fingerprint (computed %s)", s.keyid, fprs[0])
 }

@@ -71,8 +71,8 @@ func keyIDOf(keytype, scheme, public string, algs any, withAlgs bool) (string, e
 // dict's own "keyid" field, when present, must equal keyid. The declared keyid must be the
 // key's keyid computed with the dict's keyid_hash_algorithms, with securesystemslib's default list,
 // or without the field; otherwise FromSSLib fails with a *verr.InputError. OpenPGP key dicts
-// (with "type" and "method") are accepted too; their keyid is not computable from the dict and is
-// taken as declared.
+// (with "type" and "method") are accepted too; when a (sub)key dict has a creation_time, its
+// declared keyid must be the v4 fingerprint computed from it.
 //
 // An empty or absent keyval.private is ignored, as is any field not named here.
 func FromSSLib(keyid string, raw any) (*Key, error) {
