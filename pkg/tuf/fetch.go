@@ -106,7 +106,7 @@ func (h *HTTPFetcher) Fetch(ctx context.Context, location string, limit int64) (
 				resp.Body.Close()
 				return nil, &tooLongError{limit: limit}
 			}
-			return resp.Body, nil
+			return &httpBody{resp.Body, resp.ContentLength}, nil
 		case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusForbidden:
 			resp.Body.Close()
 			return nil, fmt.Errorf("GET %s: %s: %w", location, resp.Status, ErrNotExist)
@@ -193,8 +193,12 @@ func (m MemFetcher) Fetch(ctx context.Context, location string, limit int64) (io
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", location, ErrNotExist)
 	}
-	return io.NopCloser(bytes.NewReader(b)), nil
+	return memReader{bytes.NewReader(b)}, nil
 }
+
+type memReader struct{ *bytes.Reader }
+
+func (memReader) Close() error { return nil }
 
 func cleanLocation(location string) (string, error) {
 	// Locations are used literally as slash-separated paths (a role name is quoted as in a URL,
@@ -216,14 +220,40 @@ func readAll(ctx context.Context, f Fetcher, role, location string, limit int64)
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(ctxReader{ctx, rc}, limit+1))
-	if err != nil {
+	var buf bytes.Buffer
+	if n := sizeHint(rc); n > 0 && n <= limit {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(ctxReader{ctx, rc}, limit+1)); err != nil {
 		return nil, err
 	}
+	b := buf.Bytes()
 	if int64(len(b)) > limit {
 		return nil, errEndless(role, limit)
 	}
 	return b, nil
+}
+
+// sizeHint returns the size a fetched body announces (Len, Stat or an HTTP Content-Length), or
+// -1. It only sizes the first allocation; the limit is enforced on what is actually read.
+func sizeHint(r io.Reader) int64 {
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		return int64(v.Len())
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if st, err := v.Stat(); err == nil && st.Mode().IsRegular() {
+			return st.Size()
+		}
+	case *httpBody:
+		return v.length
+	}
+	return -1
+}
+
+// httpBody is a response body with its Content-Length.
+type httpBody struct {
+	io.ReadCloser
+	length int64
 }
 
 // ctxReader stops reading when ctx is done.

@@ -156,7 +156,7 @@ func (t *TargetFile) HashMap() map[string]string {
 type rawTargets struct {
 	raw   []byte
 	once  sync.Once
-	index map[string][2]int // name -> value span in raw
+	index *tjson.Index
 	err   error
 }
 
@@ -187,6 +187,39 @@ type parsed struct {
 	targets    *Targets
 }
 
+var knownFields = []string{"_type", "spec_version", "version", "expires", "consistent_snapshot",
+	"keys", "roles", "meta", "targets", "delegations"}
+
+// unmarshalTargets decodes every member of a targets role except "targets", which is kept raw
+// and indexed on first use: the (possibly very large) list of targets is scanned once, by the
+// canonical scanner, and never decoded as a whole.
+func unmarshalTargets(env *tjson.Envelope, t *Targets) error {
+	span, ok := env.Members["targets"]
+	if !ok || env.Members == nil {
+		return json.Unmarshal(env.Signed, t)
+	}
+	small := []byte{'{'}
+	first := true
+	for k, sp := range env.Members {
+		if k == "targets" {
+			continue
+		}
+		if !first {
+			small = append(small, ',')
+		}
+		first = false
+		kb, _ := json.Marshal(k)
+		small = append(small, kb...)
+		small = append(small, ':')
+		small = append(small, env.Signed[sp[0]:sp[1]]...)
+	}
+	small = append(small, '}')
+	if err := json.Unmarshal(small, t); err != nil {
+		return err
+	}
+	return t.Targets.UnmarshalJSON(env.Signed[span[0]:span[1]])
+}
+
 const expiresLayout = "2006-01-02T15:04:05Z"
 
 // parseMetadata parses a metadata file strictly and checks its schema; it verifies nothing.
@@ -206,6 +239,13 @@ func parseMetadata(role, wantType string, raw []byte) (*parsed, error) {
 		}
 		seen[s.KeyID] = true
 	}
+	for k := range env.Members {
+		for _, f := range knownFields {
+			if k != f && strings.EqualFold(k, f) {
+				return nil, badMetadata(role, nil, "field %q differs from %q only in case", k, f)
+			}
+		}
+	}
 	var c *common
 	switch wantType {
 	case RoleRoot:
@@ -222,7 +262,7 @@ func parseMetadata(role, wantType string, raw []byte) (*parsed, error) {
 		c = &p.snapshot.common
 	default:
 		p.targets = &Targets{}
-		err = json.Unmarshal(env.Signed, p.targets)
+		err = unmarshalTargets(env, p.targets)
 		c = &p.targets.common
 	}
 	if err != nil {
@@ -421,11 +461,11 @@ func (r *rawTargets) lookup(name string) (*TargetFile, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	span, ok := r.index[name]
+	v, ok := r.index.Get(name)
 	if !ok {
 		return nil, nil
 	}
-	return decodeTarget(name, r.raw[span[0]:span[1]])
+	return decodeTarget(name, v)
 }
 
 // names returns every target name (unordered).
@@ -434,20 +474,21 @@ func (r *rawTargets) names() ([]string, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	out := make([]string, 0, len(r.index))
-	for n := range r.index {
-		out = append(out, n)
-	}
+	out := make([]string, 0, r.index.Len())
+	r.index.Keys(func(k string) bool { out = append(out, k); return true })
 	return out, nil
 }
 
 func (r *rawTargets) count() int {
 	r.once.Do(r.buildIndex)
-	return len(r.index)
+	if r.index == nil {
+		return 0
+	}
+	return r.index.Len()
 }
 
 func (r *rawTargets) buildIndex() {
-	idx, err := tjson.IndexObject(r.raw)
+	idx, err := tjson.NewIndex(r.raw)
 	if err != nil {
 		r.err = verr.Invalid("targets", "%v", err)
 		return

@@ -254,6 +254,9 @@ type Repository struct {
 	// TimestampHashes, when true (the default from New), writes hashes and length of snapshot
 	// into timestamp.
 	TimestampHashes bool
+	// HashAlgorithms are the hashes AddTarget computes, in order ("sha256", "sha512"); New
+	// sets both.
+	HashAlgorithms []string
 
 	now    time.Time
 	expiry time.Duration
@@ -273,6 +276,7 @@ func New(opts Options) (*Repository, error) {
 		Files:              map[string][]byte{},
 		TargetFiles:        map[string][]byte{},
 		TimestampHashes:    true,
+		HashAlgorithms:     []string{"sha256", "sha512"},
 		now:                opts.Now,
 		expiry:             opts.Expiry,
 		dirty:              map[string]bool{},
@@ -320,15 +324,26 @@ func (r *Repository) AddTarget(role, name string, data []byte, custom map[string
 	if ro == nil || ro.Targets == nil {
 		return fmt.Errorf("publish: %q is not a targets role", role)
 	}
-	s256 := sha256.Sum256(data)
-	s512 := sha512.Sum512(data)
-	ro.Targets[name] = &TargetFile{Length: int64(len(data)), Hashes: map[string]string{
-		"sha256": hex.EncodeToString(s256[:]), "sha512": hex.EncodeToString(s512[:])},
-		Custom: custom, Data: data}
+	tf := &TargetFile{Length: int64(len(data)), Hashes: map[string]string{}, Custom: custom, Data: data}
 	r.TargetFiles[name] = data
 	dir, base := path.Split(name)
-	r.TargetFiles[dir+hex.EncodeToString(s256[:])+"."+base] = data
-	r.TargetFiles[dir+hex.EncodeToString(s512[:])+"."+base] = data
+	for _, alg := range r.HashAlgorithms {
+		var sum []byte
+		switch alg {
+		case "sha256":
+			h := sha256.Sum256(data)
+			sum = h[:]
+		case "sha512":
+			h := sha512.Sum512(data)
+			sum = h[:]
+		default:
+			return fmt.Errorf("publish: unsupported hash algorithm %q", alg)
+		}
+		hx := hex.EncodeToString(sum)
+		tf.Hashes[alg] = hx
+		r.TargetFiles[dir+hx+"."+base] = data
+	}
+	ro.Targets[name] = tf
 	r.dirty[role] = true
 	return nil
 }

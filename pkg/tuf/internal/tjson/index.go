@@ -91,3 +91,79 @@ func (s *scanner) trailing() error {
 	}
 	return nil
 }
+
+// Index is a sorted index of a JSON object's members: lookups by binary search, no per-member
+// allocation (keys are subslices of the data unless they contain escapes).
+type Index struct {
+	data    []byte
+	entries []entry
+}
+
+type entry struct {
+	key        []byte
+	start, end int32
+}
+
+// NewIndex scans a JSON object (at most 2 GiB) and indexes its members. Duplicate keys are an
+// error.
+func NewIndex(data []byte) (*Index, error) {
+	if len(data) > 1<<31-1 {
+		return nil, &SyntaxError{Msg: "object too large to index"}
+	}
+	s := &scanner{data: data}
+	ix := &Index{data: data}
+	sorted := true
+	err := s.membersBytes(func(key []byte, start, end int) error {
+		if n := len(ix.entries); n > 0 {
+			if c := bytesCompare(ix.entries[n-1].key, key); c == 0 {
+				return s.errf("duplicate key %q", key)
+			} else if c > 0 {
+				sorted = false
+			}
+		}
+		ix.entries = append(ix.entries, entry{key, int32(start), int32(end)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !sorted {
+		sortEntries(ix.entries)
+		for i := 1; i < len(ix.entries); i++ {
+			if bytesEqual(ix.entries[i-1].key, ix.entries[i].key) {
+				return nil, &SyntaxError{Msg: "duplicate key " + string(ix.entries[i].key)}
+			}
+		}
+	}
+	return ix, nil
+}
+
+// Len returns the number of members.
+func (ix *Index) Len() int { return len(ix.entries) }
+
+// Get returns the raw value of member key.
+func (ix *Index) Get(key string) ([]byte, bool) {
+	lo, hi := 0, len(ix.entries)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if string(ix.entries[m].key) < key {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(ix.entries) && string(ix.entries[lo].key) == key {
+		e := ix.entries[lo]
+		return ix.data[e.start:e.end], true
+	}
+	return nil, false
+}
+
+// Keys calls f for every key in order.
+func (ix *Index) Keys(f func(key string) bool) {
+	for _, e := range ix.entries {
+		if !f(string(e.key)) {
+			return
+		}
+	}
+}

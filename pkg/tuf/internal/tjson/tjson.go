@@ -40,6 +40,9 @@ type Envelope struct {
 	Canonical []byte
 	// Signatures is the raw bytes of the "signatures" value.
 	Signatures []byte
+	// Members maps each member of the "signed" object to the raw span of its value in Signed
+	// (nil if "signed" is not an object).
+	Members map[string][2]int
 }
 
 // ParseEnvelope scans data strictly and returns the spans of its two members. Unknown top-level
@@ -78,7 +81,15 @@ func ParseEnvelope(data []byte) (*Envelope, error) {
 		s.ws()
 		vstart := s.pos
 		ostart := len(s.out)
-		if err := s.value(1); err != nil {
+		var members map[string][2]int
+		if key == "signed" {
+			members = map[string][2]int{}
+			s.hookDepth = 2
+			s.hook = func(k []byte, a, b int) { members[string(k)] = [2]int{a - vstart, b - vstart} }
+		}
+		err = s.value(1)
+		s.hook = nil
+		if err != nil {
 			return nil, err
 		}
 		switch key {
@@ -88,6 +99,7 @@ func ParseEnvelope(data []byte) (*Envelope, error) {
 			}
 			seenSigned = true
 			env.Signed = data[vstart:s.pos]
+			env.Members = members
 			env.Canonical = s.out[ostart:len(s.out):len(s.out)]
 		case "signatures":
 			if seenSigs {
@@ -143,10 +155,15 @@ func Valid(data []byte) error {
 }
 
 type scanner struct {
-	data []byte
-	pos  int
-	out  []byte
-	tmp  []byte
+	data  []byte
+	pos   int
+	out   []byte
+	tmp   []byte
+	stack []member
+	// hook, when set, is called for every member of objects at depth hookDepth with the raw
+	// span of its value.
+	hook      func(key []byte, start, end int)
+	hookDepth int
 }
 
 func (s *scanner) errf(format string, args ...any) error {
@@ -230,11 +247,17 @@ func (s *scanner) number() error {
 }
 
 // str scans a string at s.pos, appends its canonical encoding to out, and returns its value.
-// The returned string is only materialised when needed by callers (objects use it for keys).
 func (s *scanner) str() (string, error) {
+	b, err := s.strBytes()
+	return string(b), err
+}
+
+// strBytes is str returning the value as bytes: a subslice of the input when the string has no
+// escapes (no allocation), a new slice otherwise.
+func (s *scanner) strBytes() ([]byte, error) {
 	d := s.data
 	if s.pos >= len(d) || d[s.pos] != '"' {
-		return "", s.errf("expected string")
+		return nil, s.errf("expected string")
 	}
 	s.pos++
 	start := s.pos
@@ -247,7 +270,7 @@ func (s *scanner) str() (string, error) {
 			s.out = append(s.out, '"')
 			s.out = append(s.out, raw...)
 			s.out = append(s.out, '"')
-			return string(raw), nil
+			return raw, nil
 		}
 		if c == '\\' || c < 0x20 {
 			break
@@ -258,7 +281,7 @@ func (s *scanner) str() (string, error) {
 		}
 		r, n := utf8.DecodeRune(d[s.pos:])
 		if r == utf8.RuneError && n <= 1 {
-			return "", s.errf("invalid UTF-8")
+			return nil, s.errf("invalid UTF-8")
 		}
 		s.pos += n
 	}
@@ -266,20 +289,20 @@ func (s *scanner) str() (string, error) {
 	s.tmp = append(s.tmp[:0], d[start:s.pos]...)
 	for {
 		if s.pos >= len(d) {
-			return "", s.errf("unterminated string")
+			return nil, s.errf("unterminated string")
 		}
 		c := d[s.pos]
 		switch {
 		case c == '"':
 			s.pos++
-			v := string(s.tmp)
-			s.out = appendCanonicalString(s.out, v)
+			v := append([]byte(nil), s.tmp...)
+			s.out = appendCanonicalBytes(s.out, v)
 			return v, nil
 		case c < 0x20:
-			return "", s.errf("control character in string")
+			return nil, s.errf("control character in string")
 		case c == '\\':
 			if s.pos+1 >= len(d) {
-				return "", s.errf("unterminated escape")
+				return nil, s.errf("unterminated escape")
 			}
 			e := d[s.pos+1]
 			s.pos += 2
@@ -299,25 +322,25 @@ func (s *scanner) str() (string, error) {
 			case 'u':
 				r, err := s.hex4()
 				if err != nil {
-					return "", err
+					return nil, err
 				}
 				if utf16.IsSurrogate(r) {
 					if r >= 0xDC00 || s.pos+1 >= len(d) || d[s.pos] != '\\' || d[s.pos+1] != 'u' {
-						return "", s.errf("lone surrogate")
+						return nil, s.errf("lone surrogate")
 					}
 					s.pos += 2
 					r2, err := s.hex4()
 					if err != nil {
-						return "", err
+						return nil, err
 					}
 					r = utf16.DecodeRune(r, r2)
 					if r == utf8.RuneError {
-						return "", s.errf("invalid surrogate pair")
+						return nil, s.errf("invalid surrogate pair")
 					}
 				}
 				s.tmp = utf8.AppendRune(s.tmp, r)
 			default:
-				return "", s.errf("invalid escape")
+				return nil, s.errf("invalid escape")
 			}
 		case c < utf8.RuneSelf:
 			s.tmp = append(s.tmp, c)
@@ -325,7 +348,7 @@ func (s *scanner) str() (string, error) {
 		default:
 			r, n := utf8.DecodeRune(d[s.pos:])
 			if r == utf8.RuneError && n <= 1 {
-				return "", s.errf("invalid UTF-8")
+				return nil, s.errf("invalid UTF-8")
 			}
 			s.tmp = append(s.tmp, d[s.pos:s.pos+n]...)
 			s.pos += n
@@ -378,7 +401,7 @@ func (s *scanner) array(depth int) error {
 }
 
 type member struct {
-	key        string
+	key        []byte
 	start, end int // span in out, from the key's opening quote to the end of the value
 }
 
@@ -392,16 +415,17 @@ func (s *scanner) object(depth int) error {
 		s.out = append(s.out, '}')
 		return nil
 	}
-	var members []member
+	mbase := len(s.stack)
+	defer func() { s.stack = s.stack[:mbase] }()
 	sorted := true
 	for {
 		s.ws()
 		ms := len(s.out)
-		if len(members) > 0 {
+		if len(s.stack) > mbase {
 			s.out = append(s.out, ',')
 			ms++
 		}
-		key, err := s.str()
+		key, err := s.strBytes()
 		if err != nil {
 			return err
 		}
@@ -412,17 +436,21 @@ func (s *scanner) object(depth int) error {
 		s.pos++
 		s.out = append(s.out, ':')
 		s.ws()
+		vstart := s.pos
 		if err := s.value(depth); err != nil {
 			return err
 		}
-		if n := len(members); n > 0 {
-			if c := compareKeys(members[n-1].key, key); c == 0 {
+		if n := len(s.stack); n > mbase {
+			if c := bytes.Compare(s.stack[n-1].key, key); c == 0 {
 				return s.errf("duplicate key %q", key)
 			} else if c > 0 {
 				sorted = false
 			}
 		}
-		members = append(members, member{key: key, start: ms, end: len(s.out)})
+		if s.hook != nil && depth == s.hookDepth {
+			s.hook(key, vstart, s.pos)
+		}
+		s.stack = append(s.stack, member{key: key, start: ms, end: len(s.out)})
 		s.ws()
 		if s.pos >= len(s.data) {
 			return s.errf("unterminated object")
@@ -438,9 +466,10 @@ func (s *scanner) object(depth int) error {
 		return s.errf("expected ',' or '}'")
 	}
 	if !sorted {
-		sort.SliceStable(members, func(i, j int) bool { return compareKeys(members[i].key, members[j].key) < 0 })
+		members := s.stack[mbase:]
+		sort.Slice(members, func(i, j int) bool { return bytes.Compare(members[i].key, members[j].key) < 0 })
 		for i := 1; i < len(members); i++ {
-			if members[i-1].key == members[i].key {
+			if bytes.Equal(members[i-1].key, members[i].key) {
 				return s.errf("duplicate key %q", members[i].key)
 			}
 		}
@@ -450,11 +479,7 @@ func (s *scanner) object(depth int) error {
 			if i > 0 {
 				s.out = append(s.out, ',')
 			}
-			seg := region[m.start-base : m.end-base]
-			if seg[0] == ',' {
-				seg = seg[1:]
-			}
-			s.out = append(s.out, seg...)
+			s.out = append(s.out, region[m.start-base:m.end-base]...)
 		}
 	}
 	s.out = append(s.out, '}')
@@ -470,6 +495,17 @@ func compareKeys(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+func appendCanonicalBytes(dst []byte, v []byte) []byte {
+	dst = append(dst, '"')
+	for _, c := range v {
+		if c == '"' || c == '\\' {
+			dst = append(dst, '\\')
+		}
+		dst = append(dst, c)
+	}
+	return append(dst, '"')
 }
 
 func appendCanonicalString(dst []byte, v string) []byte {
