@@ -26,6 +26,9 @@ type gpgHome struct {
 
 func newGPGHome(t *testing.T) *gpgHome {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs gpg; skipped in -short mode")
+	}
 	gpg, err := exec.LookPath("gpg")
 	if err != nil {
 		t.Skip("no gpg")

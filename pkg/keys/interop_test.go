@@ -24,6 +24,9 @@ const systemPython = "/usr/bin/python3"
 // needPython skips the test unless /usr/bin/python3 can import securesystemslib and in_toto.
 func needPython(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs python; skipped in -short mode")
+	}
 	if _, err := os.Stat(systemPython); err != nil {
 		t.Skip("no " + systemPython)
 	}
