@@ -344,3 +344,25 @@ func TestGPGExpiry(t *testing.T) {
 		}
 	}
 }
+
+// TestGPGRevoked checks that a revoked OpenPGP key is refused.
+func TestGPGRevoked(t *testing.T) {
+	g := newGPGHome(t)
+	fpr := g.genKey("tinto revoked <rev@example.com>", "ed25519")
+	rev, err := os.ReadFile(filepath.Join(g.home, "openpgp-revocs.d", strings.ToUpper(fpr)+".rev"))
+	if err != nil {
+		t.Skipf("no revocation certificate: %v", err)
+	}
+	// gpg writes the certificate with its BEGIN line prefixed by ':' so it is not imported by
+	// accident.
+	cert := strings.Replace(string(rev), ":-----BEGIN", "-----BEGIN", 1)
+	path := filepath.Join(g.home, "rev.asc")
+	if err := os.WriteFile(path, []byte(cert), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g.run("--import", path)
+	_, err = ParseOpenPGP(g.run("--export", fpr))
+	if !errors.Is(err, verr.ErrInvalidInput) || !strings.Contains(err.Error(), "revoked") {
+		t.Fatalf("revoked key: got %v", err)
+	}
+}

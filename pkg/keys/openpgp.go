@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
-	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/eddsa"
@@ -66,8 +65,8 @@ func fromEntity(e *openpgp.Entity) (*Key, error) {
 	if id := e.PrimaryIdentity(); id != nil && id.SelfSignature != nil {
 		setValidity(prim, id.SelfSignature)
 	}
-	if e.Revoked(time.Now()) {
-		// Revocation is not time-dependent for a key's own revocation signature.
+	if len(e.Revocations) > 0 {
+		// Any verified revocation signature revokes the key; no clock is consulted.
 		return nil, invalid("OpenPGP key %q is revoked", prim.keyid)
 	}
 	pk := &pgpKey{primary: *prim, subkeys: map[string]*pgpSub{}}

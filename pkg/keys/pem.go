@@ -223,7 +223,7 @@ func (k *Key) MarshalPEM() ([]byte, error) {
 		return nil, invalid("no public key")
 	}
 	if strings.HasPrefix(k.publicText, "-----BEGIN PUBLIC KEY-----") {
-		return []byte(k.publicText + "\n"), nil
+		return []byte(strings.TrimRight(k.publicText, "\r\n") + "\n"), nil
 	}
 	der, err := x509.MarshalPKIXPublicKey(k.Public)
 	if err != nil {
