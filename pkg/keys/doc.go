@@ -24,7 +24,8 @@
 //     rsa-pkcs1v15-sha384, rsa-pkcs1v15-sha512. PSS signatures are verified with any salt length
 //     (securesystemslib signs with a salt as long as the digest and verifies with "auto").
 //   - ECDSA: ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521, for key types "ecdsa"
-//     and "ecdsa-sha2-nistp256" style. Signatures are ASN.1 DER, as securesystemslib makes them;
+//     and "ecdsa-sha2-nistp256" style; keyval.public is PEM, or the hex of the uncompressed point
+//     as go-tuf before v2 wrote it. Signatures are ASN.1 DER, as securesystemslib makes them;
 //     any other encoding is a bad signature.
 //   - Ed25519: scheme ed25519; keyval.public is the hex of the raw 32-byte key; signatures are
 //     the raw 64 bytes.

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"math/big"
@@ -327,6 +328,35 @@ func TestKeyIDForms(t *testing.T) {
 	got, err := FromSSLibUnsafeKeyID("my-key", dict)
 	if err != nil || got.KeyID != "my-key" {
 		t.Errorf("FromSSLibUnsafeKeyID: %v %v", got, err)
+	}
+}
+
+// TestLegacyECDSAHex loads an ECDSA key dict whose keyval.public is the hex of the uncompressed
+// point, as go-tuf before v2 wrote them.
+func TestLegacyECDSAHex(t *testing.T) {
+	s := fixtures(t)["p256"]
+	p := s.Key.Public.(*ecdsa.PublicKey)
+	point, err := p.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dict := map[string]any{"keytype": "ecdsa-sha2-nistp256", "scheme": SchemeECDSAP256,
+		"keyval": map[string]any{"public": hex.EncodeToString(point)}}
+	k, err := FromSSLib("", dict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := []byte("legacy")
+	sig, _ := s.Sign(msg)
+	if err := k.Verify(msg, Signature{Sig: sig.Sig}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(k.String(), "ecdsa-sha2-nistp256/ecdsa-sha2-nistp256 key ") {
+		t.Errorf("String() = %q", k.String())
+	}
+	dict["keyval"] = map[string]any{"public": "04abcd"}
+	if _, err := FromSSLib("", dict); !errors.Is(err, verr.ErrInvalidInput) {
+		t.Errorf("bad point: %v", err)
 	}
 }
 

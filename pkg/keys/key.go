@@ -153,6 +153,14 @@ func (k *Key) Certificate() *x509.Certificate {
 	return k.cert
 }
 
+// String returns a short description: the key type, the scheme and the keyid.
+func (k *Key) String() string {
+	if k == nil {
+		return "<nil key>"
+	}
+	return k.KeyType + "/" + k.Scheme + " key " + k.KeyID
+}
+
 // IsOpenPGP reports whether k is an OpenPGP key.
 func (k *Key) IsOpenPGP() bool { return k != nil && k.pgp != nil }
 

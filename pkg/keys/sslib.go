@@ -257,7 +257,26 @@ func newSSLibKey(keytype, scheme, public string) (*Key, error) {
 			return nil, invalid("ed25519 keyval.public is not the hex of 32 bytes")
 		}
 		pub = ed25519.PublicKey(b)
-	case KeyTypeRSA, KeyTypeECDSA:
+	case KeyTypeECDSA:
+		if !strings.Contains(public, "-----BEGIN") {
+			// Legacy go-tuf (before v2) wrote ECDSA keys as the hex of the uncompressed point.
+			b, err := hex.DecodeString(public)
+			if err != nil {
+				return nil, invalid("ecdsa keyval.public is neither PEM nor hex")
+			}
+			p, err := ecdsa.ParseUncompressedPublicKey(info.curve, b)
+			if err != nil {
+				return nil, &verr.InputError{What: "key", Offset: -1, Msg: "ecdsa keyval.public", Err: err}
+			}
+			pub = p
+			break
+		}
+		p, err := parsePublicPEMText(public)
+		if err != nil {
+			return nil, err
+		}
+		pub = p
+	case KeyTypeRSA:
 		p, err := parsePublicPEMText(public)
 		if err != nil {
 			return nil, err
