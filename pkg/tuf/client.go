@@ -2,6 +2,7 @@ package tuf
 
 import (
 	"context"
+	"encoding/json"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -83,7 +84,8 @@ type Options struct {
 }
 
 // Client is a TUF client. It is safe for concurrent use: Refresh, Target and Download may be
-// called from several goroutines, and Refresh may be called again at any time.
+// called from several goroutines, and Refresh may be called again at any time. Refresh and
+// Target (which may fetch delegated roles) are serialised; Download runs concurrently.
 type Client struct {
 	opts   Options
 	limits Limits
@@ -92,6 +94,7 @@ type Client struct {
 	rootBytes []byte
 	state     *Trusted
 	mem       map[string][]byte // the memory cache when CacheDir is empty
+	bindings  map[string]*Binding
 }
 
 // New returns a client that trusts trustedRoot. If the cache holds a newer root that verifies
@@ -116,7 +119,14 @@ func New(trustedRoot []byte, opts Options) (*Client, error) {
 	if opts.TargetsBase != "" && !strings.HasSuffix(opts.TargetsBase, "/") {
 		opts.TargetsBase += "/"
 	}
-	c := &Client{opts: opts, limits: opts.Limits.withDefaults(), mem: map[string][]byte{}}
+	c := &Client{opts: opts, limits: opts.Limits.withDefaults(), mem: map[string][]byte{}, bindings: map[string]*Binding{}}
+	if opts.CacheDir != "" {
+		if b, err := os.ReadFile(filepath.Join(opts.CacheDir, bindingsFile)); err == nil {
+			if json.Unmarshal(b, &c.bindings) != nil || c.bindings == nil {
+				c.bindings = map[string]*Binding{}
+			}
+		}
+	}
 	given, err := NewTrusted(trustedRoot, opts.Now())
 	if err != nil {
 		return nil, err
@@ -193,6 +203,11 @@ func (c *Client) Refresh(ctx context.Context) error {
 	}
 	if c.opts.Offline {
 		return c.refreshOffline(t, now)
+	}
+	if c.opts.CacheDir != "" && c.loadLocal(RoleRoot) == nil {
+		if err := c.persist(RoleRoot, c.rootBytes); err != nil {
+			return err
+		}
 	}
 	if err := c.updateRoot(ctx, t); err != nil {
 		return err
@@ -308,10 +323,18 @@ func (c *Client) updateSnapshot(ctx context.Context, t *Trusted) error {
 
 func (c *Client) loadTargets(ctx context.Context, t *Trusted, role, delegator string) error {
 	if t.roles[role] != nil {
-		return t.ReverifyDelegated(role, delegator)
+		if t.HasRole(role, delegator) {
+			return nil
+		}
+		if err := t.ReverifyDelegated(role, delegator); err != nil {
+			return err
+		}
+		c.bind(t, role)
+		return nil
 	}
 	if local := c.loadLocal(role); local != nil {
-		if err := t.UpdateDelegatedTargets(local, role, delegator); err == nil {
+		if err := t.UpdateDelegatedTargetsBound(local, role, delegator, c.bindings[role]); err == nil {
+			c.bind(t, role)
 			return nil
 		}
 	}
@@ -337,7 +360,46 @@ func (c *Client) loadTargets(ctx context.Context, t *Trusted, role, delegator st
 	if err := t.UpdateDelegatedTargets(raw, role, delegator); err != nil {
 		return err
 	}
-	return c.persist(role, raw)
+	if err := c.persist(role, raw); err != nil {
+		return err
+	}
+	c.bind(t, role)
+	return nil
+}
+
+const bindingsFile = ".tinto-bindings.json"
+
+// bind records (and persists) the binding of a role just trusted, if it is worth one.
+func (c *Client) bind(t *Trusted, role string) {
+	b := t.Binding(role)
+	old := c.bindings[role]
+	if b == nil {
+		if old != nil {
+			delete(c.bindings, role)
+			c.saveBindings()
+		}
+		return
+	}
+	if old != nil && old.SHA256 == b.SHA256 && len(old.Via) == len(b.Via) {
+		same := true
+		for k, v := range b.Via {
+			same = same && old.Via[k] == v
+		}
+		if same {
+			return
+		}
+	}
+	c.bindings[role] = b
+	c.saveBindings()
+}
+
+func (c *Client) saveBindings() {
+	if c.opts.CacheDir == "" {
+		return
+	}
+	if b, err := json.Marshal(c.bindings); err == nil {
+		_ = writeFileAtomic(filepath.Join(c.opts.CacheDir, bindingsFile), b)
+	}
 }
 
 var errNotRefreshed = errors.New("tuf: no trusted metadata: Refresh has not succeeded")

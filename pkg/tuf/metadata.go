@@ -229,7 +229,7 @@ func parseMetadata(role, wantType string, raw []byte) (*parsed, error) {
 		return nil, badMetadata(role, err, "malformed JSON")
 	}
 	p := &parsed{raw: raw, env: env}
-	if err := json.Unmarshal(env.Signatures, &p.signatures); err != nil {
+	if err := json.Unmarshal(env.Signatures, &p.signatures); err != nil || p.signatures == nil {
 		return nil, badMetadata(role, err, "malformed signatures")
 	}
 	seen := map[string]bool{}
@@ -239,10 +239,32 @@ func parseMetadata(role, wantType string, raw []byte) (*parsed, error) {
 		}
 		seen[s.KeyID] = true
 	}
+	return p, p.parseSigned(role, wantType)
+}
+
+// parseBound parses a cached file whose exact bytes were verified before (see Binding): the
+// spans recorded then locate the signed members, so nothing is scanned again.
+func parseBound(role string, raw []byte, b *Binding) (*parsed, error) {
+	if b.Signed[0] < 0 || b.Signed[0] > b.Signed[1] || b.Signed[1] > len(raw) {
+		return nil, badMetadata(role, nil, "binding does not fit the cached file")
+	}
+	signed := raw[b.Signed[0]:b.Signed[1]]
+	for _, sp := range b.Members {
+		if sp[0] < 0 || sp[0] > sp[1] || sp[1] > len(signed) {
+			return nil, badMetadata(role, nil, "binding does not fit the cached file")
+		}
+	}
+	p := &parsed{raw: raw, env: &tjson.Envelope{Signed: signed, Members: b.Members, SignedOffset: b.Signed[0]}}
+	return p, p.parseSigned(role, RoleTargets)
+}
+
+func (p *parsed) parseSigned(role, wantType string) error {
+	env := p.env
+	var err error
 	for k := range env.Members {
 		for _, f := range knownFields {
 			if k != f && strings.EqualFold(k, f) {
-				return nil, badMetadata(role, nil, "field %q differs from %q only in case", k, f)
+				return badMetadata(role, nil, "field %q differs from %q only in case", k, f)
 			}
 		}
 	}
@@ -266,29 +288,26 @@ func parseMetadata(role, wantType string, raw []byte) (*parsed, error) {
 		c = &p.targets.common
 	}
 	if err != nil {
-		return nil, badMetadata(role, err, "invalid %s metadata", wantType)
+		return badMetadata(role, err, "invalid %s metadata", wantType)
 	}
 	p.common = c
 	if c.Type != wantType {
-		return nil, badMetadata(role, nil, "_type is %q, want %q", c.Type, wantType)
+		return badMetadata(role, nil, "_type is %q, want %q", c.Type, wantType)
 	}
 	if err := checkSpecVersion(c.SpecVersion); err != nil {
 		e := err.(*verr.VerificationError)
 		e.Role = role
-		return nil, e
+		return e
 	}
 	if c.Version <= 0 {
-		return nil, badMetadata(role, nil, "version %d is not positive", c.Version)
+		return badMetadata(role, nil, "version %d is not positive", c.Version)
 	}
 	t, err := time.Parse(expiresLayout, c.ExpiresRaw)
 	if err != nil {
-		return nil, badMetadata(role, err, "invalid expires %q", c.ExpiresRaw)
+		return badMetadata(role, err, "invalid expires %q", c.ExpiresRaw)
 	}
 	c.Expires = t
-	if err := p.validate(role); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return p.validate(role)
 }
 
 func checkSpecVersion(v string) error {

@@ -36,6 +36,7 @@ type trustedRole struct {
 	// via records the delegators this role's metadata has been verified against. A role reached
 	// through another delegator is verified again (the diamond case).
 	via map[string]bool
+	sum string // SHA-256 of p.raw, computed on demand
 }
 
 // NewTrusted starts from trusted root bytes (which must be signed by a threshold of their own
@@ -235,6 +236,12 @@ func (t *Trusted) UpdateDelegatedTargets(raw []byte, role, delegator string) err
 	if t.snapshot == nil {
 		return errors.New("tuf: cannot update targets before snapshot")
 	}
+	return t.updateTargets(raw, role, delegator, nil, "")
+}
+
+// updateTargets checks a targets role. With bound set, the bytes were verified before (see
+// Binding) and bound() parses them without the signature check.
+func (t *Trusted) updateTargets(raw []byte, role, delegator string, bound func() (*parsed, error), sum string) error {
 	if err := t.checkFinalSnapshot(); err != nil {
 		return err
 	}
@@ -249,12 +256,18 @@ func (t *Trusted) UpdateDelegatedTargets(raw []byte, role, delegator string) err
 	if err := checkMetaFile(role, meta, raw); err != nil {
 		return err
 	}
-	p, err := parseMetadata(role, RoleTargets, raw)
-	if err != nil {
-		return err
-	}
-	if err := verifyRole(role, keys, r, p); err != nil {
-		return err
+	var p *parsed
+	if bound != nil {
+		if p, err = bound(); err != nil {
+			return err
+		}
+	} else {
+		if p, err = parseMetadata(role, RoleTargets, raw); err != nil {
+			return err
+		}
+		if err := verifyRole(role, keys, r, p); err != nil {
+			return err
+		}
 	}
 	if p.common.Version != meta.Version {
 		return errMixAndMatch(role, "version %d, snapshot says %d", p.common.Version, meta.Version)
@@ -262,7 +275,7 @@ func (t *Trusted) UpdateDelegatedTargets(raw []byte, role, delegator string) err
 	if t.expired(p.common) {
 		return errFreeze(role, "%s v%d expired at %s", role, p.common.Version, p.common.ExpiresRaw)
 	}
-	t.roles[role] = &trustedRole{p: p, via: map[string]bool{delegator: true}}
+	t.roles[role] = &trustedRole{p: p, via: map[string]bool{delegator: true}, sum: sum}
 	return nil
 }
 

@@ -40,6 +40,8 @@ type Envelope struct {
 	Canonical []byte
 	// Signatures is the raw bytes of the "signatures" value.
 	Signatures []byte
+	// SignedOffset is the offset of Signed in the parsed data.
+	SignedOffset int
 	// Members maps each member of the "signed" object to the raw span of its value in Signed
 	// (nil if "signed" is not an object).
 	Members map[string][2]int
@@ -99,6 +101,7 @@ func ParseEnvelope(data []byte) (*Envelope, error) {
 			}
 			seenSigned = true
 			env.Signed = data[vstart:s.pos]
+			env.SignedOffset = vstart
 			env.Members = members
 			env.Canonical = s.out[ostart:len(s.out):len(s.out)]
 		case "signatures":

@@ -1,0 +1,204 @@
+package tuf_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tintoproject/tinto/pkg/tuf"
+	"github.com/tintoproject/tinto/pkg/tuf/publish"
+	"github.com/tintoproject/tinto/pkg/verr"
+)
+
+func TestRefreshAndDownload(t *testing.T) {
+	ctx := context.Background()
+	s := newSim(t)
+	if err := s.repo.AddTarget("targets", "dir/with custom.txt", []byte("data"), map[string]any{"in-toto": []any{"root.layout"}}); err != nil {
+		t.Fatal(err)
+	}
+	s.publish()
+	c := s.client()
+	got, err := fetchTarget(ctx, c, "file.txt")
+	if err != nil || string(got) != "genuine content" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	tf, err := c.Target(ctx, "dir/with custom.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cb bytes.Buffer
+	if err := json.Compact(&cb, tf.Custom); err != nil || cb.String() != `{"in-toto":["root.layout"]}` {
+		t.Errorf("custom = %s", tf.Custom)
+	}
+	_, err = c.Target(ctx, "missing")
+	wantReason(t, err, verr.NotFound)
+	info, err := c.Info()
+	if err != nil || info.TargetsVersion != 2 || info.TopLevelTargets != 2 {
+		t.Fatalf("info %+v %v", info, err)
+	}
+}
+
+func TestTargetBeforeRefresh(t *testing.T) {
+	s := newSim(t)
+	if _, err := s.client().Target(context.Background(), "file.txt"); err == nil {
+		t.Fatal("lookup before refresh succeeded")
+	}
+}
+
+func TestRootRotation(t *testing.T) {
+	ctx := context.Background()
+	s := newSim(t)
+	c := s.client()
+	if err := c.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	oldRoot := s.repo.Roles["root"].Signers
+	for i := 0; i < 3; i++ {
+		ns, _ := publish.GenerateEd25519(nil)
+		s.repo.Roles["root"].Signers = []*publish.Signer{ns}
+		if err := s.repo.PublishRoot(oldRoot); err != nil {
+			t.Fatal(err)
+		}
+		oldRoot = s.repo.Roles["root"].Signers
+	}
+	s.publish()
+	if err := c.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := c.Info(); info.RootVersion != 4 {
+		t.Fatalf("root version %d", info.RootVersion)
+	}
+	// MaxRootRotations bounds the versions fetched in one refresh.
+	c2 := s.client(func(o *tuf.Options) { o.MaxRootRotations = 1 })
+	if err := c2.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := c2.Info(); info.RootVersion != 2 {
+		t.Fatalf("root version %d after one rotation", info.RootVersion)
+	}
+}
+
+func TestRootRotationNotSignedByOldKeys(t *testing.T) {
+	s := newSim(t)
+	c := s.client()
+	ns, _ := publish.GenerateEd25519(nil)
+	s.repo.Roles["root"].Signers = []*publish.Signer{ns}
+	if err := s.repo.PublishRoot(nil); err != nil { // signed by the new key only
+		t.Fatal(err)
+	}
+	err := c.Refresh(context.Background())
+	wantReason(t, err, verr.BadSignature)
+}
+
+func TestSpecVersion(t *testing.T) {
+	r, err := publish.New(publish.Options{Now: t0, SpecVersion: "2.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Publish(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = tuf.New(r.TrustedRoot(), tuf.Options{Fetcher: tuf.MemFetcher{}})
+	wantReason(t, err, verr.BadSpec)
+}
+
+func TestCacheWarmStartAndOffline(t *testing.T) {
+	ctx := context.Background()
+	s := newSim(t)
+	// A large targets role, so that the warm start binds it.
+	for i := 0; i < 3000; i++ {
+		name := "pkg/" + string(rune('a'+i%26)) + "/" + time.Duration(i).String()
+		if err := s.repo.AddTarget("targets", name, []byte(name), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.publish()
+	dir := t.TempDir()
+	c := s.client(func(o *tuf.Options) { o.CacheDir = dir })
+	if _, err := fetchTarget(ctx, c, "file.txt"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"root.json", "timestamp.json", "snapshot.json", "targets.json", ".tinto-bindings.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("cache: %v", err)
+		}
+	}
+	// Warm start: same answers from the bound cache.
+	c2 := s.client(func(o *tuf.Options) { o.CacheDir = dir })
+	if _, err := fetchTarget(ctx, c2, "file.txt"); err != nil {
+		t.Fatal(err)
+	}
+	// A tampered cached targets file no longer matches its binding or snapshot: it is
+	// re-verified, fails, and the client fetches a good copy.
+	tf := filepath.Join(dir, "targets.json")
+	b, _ := os.ReadFile(tf)
+	b[len(b)/2] ^= 1
+	os.WriteFile(tf, b, 0o644)
+	c3 := s.client(func(o *tuf.Options) { o.CacheDir = dir })
+	if _, err := fetchTarget(ctx, c3, "file.txt"); err != nil {
+		t.Fatal(err)
+	}
+	// Offline: nothing is fetched.
+	off := s.client(func(o *tuf.Options) { o.CacheDir = dir; o.Offline = true; o.Fetcher = nil })
+	if err := off.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := off.Target(ctx, "file.txt"); err != nil {
+		t.Fatal(err)
+	}
+	// Offline after expiry: stale.
+	s.now = t0.Add(400 * 24 * time.Hour)
+	err := off.Refresh(ctx)
+	wantReason(t, err, verr.Freeze)
+	// Offline with a maximum cache age.
+	s.now = t0.Add(2 * time.Hour)
+	aged := s.client(func(o *tuf.Options) { o.CacheDir = dir; o.Offline = true; o.MaxCacheAge = time.Minute })
+	wantReason(t, aged.Refresh(ctx), verr.Freeze)
+}
+
+func TestConcurrentLookups(t *testing.T) {
+	ctx := context.Background()
+	s := newSim(t)
+	if _, err := s.repo.Delegate("targets", publish.DelegatedRole{Name: "d", Paths: []string{"d/*"}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		if err := s.repo.AddTarget("d", "d/"+string(rune('a'+i)), []byte{byte(i)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.publish()
+	c := s.client()
+	if err := c.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				if g == 0 && i%5 == 0 {
+					if err := c.Refresh(ctx); err != nil {
+						errs <- err
+					}
+					continue
+				}
+				if _, err := c.Target(ctx, "d/"+string(rune('a'+i))); err != nil {
+					errs <- err
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
