@@ -32,17 +32,30 @@ func checkName(name string) string {
 	if name == "" {
 		return "empty name"
 	}
-	// Fast path for the common case: printable ASCII without '\\' and without a '.' right after
-	// a '/' or at the start, or a '/' right after a '/' or at the end.
-	prev := byte('x') // anything but '/'
+	// Fast path for the common case: bytes that need no context ('a'-'z', digits, most ASCII
+	// punctuation) are skipped with one table lookup; '.' and '/' are checked against their
+	// neighbours; anything else (NUL, '\\', ':', non-ASCII) takes the slow path below.
 	simple := true
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if c >= 0x80 || c == 0 || c == '\\' || c == ':' || (c == '.' && (prev == '/' || i == 0)) || (c == '/' && prev == '/' && i > 0) {
+		if plain[c] {
+			continue
+		}
+		switch c {
+		case '/':
+			if i > 0 && name[i-1] == '/' {
+				simple = false
+			}
+		case '.':
+			if i == 0 || name[i-1] == '/' {
+				simple = false
+			}
+		default:
 			simple = false
+		}
+		if !simple {
 			break
 		}
-		prev = c
 	}
 	if simple && name[len(name)-1] != '/' {
 		return ""
@@ -81,6 +94,18 @@ func checkName(name string) string {
 	}
 	return ""
 }
+
+// plain marks the bytes that checkName's fast path accepts without looking at their neighbours.
+var plain = func() (t [256]bool) {
+	for c := 0x01; c < 0x80; c++ {
+		switch c {
+		case '/', '.', '\\', ':':
+		default:
+			t[c] = true
+		}
+	}
+	return t
+}()
 
 // uriRest reports whether name starts with "scheme://" and returns what follows it.
 func uriRest(name string) (string, bool) {

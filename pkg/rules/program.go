@@ -3,9 +3,11 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tintoproject/tinto/pkg/verr"
 )
@@ -329,137 +331,103 @@ type Result struct {
 //
 // Names left in the queue at the end are fine. The cost is O(artifacts · (log K + c)) where K is
 // the number of distinct literal prefixes/suffixes in the rules and c the number of rules whose
-// index entry a name hits before it is consumed; not O(artifacts · rules).
+// index entry a name hits before it is consumed; not O(artifacts · rules). For queues of 16384
+// artifacts or more, Run spreads the artifacts over up to min(GOMAXPROCS, 4) goroutines; it
+// returns only when they are done, and the result does not depend on their number.
 func (p *Program) Run(side Side, self StepArtifacts, steps func(name string) (StepArtifacts, bool)) *Result {
-	var queue Artifacts
-	if side == Products {
-		queue = self.Products
-	} else {
-		queue = self.Materials
-	}
+	return p.run(side, self, steps, min(runtime.GOMAXPROCS(0), maxWorkers))
+}
+
+// run is Run with at most procs goroutines.
+func (p *Program) run(side Side, self StepArtifacts, steps func(name string) (StepArtifacts, bool), procs int) *Result {
 	n := len(p.rules)
-	res := &Result{Side: side, Outcomes: make([]Outcome, n), ConsumedBy: make(map[string]int, len(queue))}
-	dest := make([]Artifacts, n)
-	hasDest := make([]bool, n)
+	if side != Materials && side != Products {
+		return &Result{Side: side, Outcomes: make([]Outcome, n), ConsumedBy: map[string]int{},
+			Err: &verr.VerificationError{Reason: verr.RuleFailed, Msg: "invalid side " + side.String(),
+				Err: verr.Invalid("side", "%s is neither Materials nor Products", side)}}
+	}
+	rc := &runCtx{p: p, side: side, queue: self.Materials, other: self.Products, dest: make([]Artifacts, n), hasDest: make([]bool, n)}
+	if side == Products {
+		rc.queue, rc.other = self.Products, self.Materials
+	}
+	res := &Result{Side: side, Outcomes: make([]Outcome, n), ConsumedBy: make(map[string]int, len(rc.queue))}
 	for i := range p.rules {
 		r := &p.rules[i]
 		res.Outcomes[i].Rule, res.Outcomes[i].Verb = r.text, r.Verb
 		if r.Verb == Match && steps != nil {
 			if sa, ok := steps(r.DstStep); ok {
-				hasDest[i] = true
+				rc.hasDest[i] = true
 				if r.dstProducts {
-					dest[i] = sa.Products
+					rc.dest[i] = sa.Products
 				} else {
-					dest[i] = sa.Materials
+					rc.dest[i] = sa.Materials
 				}
 			}
 		}
 	}
-	var (
-		cands     []int32
-		buf       []byte
-		badName   string
-		badMsg    string
-		consumed  int
-		always    = p.always
-		outcomes  = res.Outcomes
-		consumers = res.ConsumedBy
-	)
-	for name, dig := range queue {
-		if msg := checkName(name); msg != "" {
-			if badMsg == "" || name < badName {
-				badName, badMsg = name, msg
+
+	// Each artifact's fate depends on its own name and digests only, so artifacts can be
+	// evaluated in any order and in parallel.
+	var workers []*worker
+	consumers := res.ConsumedBy
+	if len(rc.queue) < parallelMin || procs < 2 {
+		w := newWorker(n)
+		workers = append(workers, w)
+		for name, dig := range rc.queue {
+			if c := rc.eval(w, name, dig); c >= 0 {
+				consumers[name] = int(c)
 			}
-			continue
 		}
-		cands = p.pre.lookup(name, cands[:0])
-		cands = p.suf.lookup(name, cands)
-		if len(cands) > 1 {
-			sortSmall(cands)
+	} else {
+		names := make([]string, 0, len(rc.queue))
+		digs := make([]Digests, 0, len(rc.queue))
+		for name, dig := range rc.queue {
+			names = append(names, name)
+			digs = append(digs, dig)
 		}
-		a, b := 0, 0
-	rules:
-		for {
-			var i int32
-			switch {
-			case a < len(cands) && (b >= len(always) || cands[a] < always[b]):
-				i = cands[a]
-				a++
-			case b < len(always):
-				i = always[b]
-				b++
-			default:
-				break rules
-			}
-			r := &p.rules[i]
-			if !r.exact {
-				rest := name
-				if r.sp != "" {
-					if !strings.HasPrefix(name, r.sp) {
-						continue
-					}
-					rest = name[len(r.sp):]
+		cons := make([]int32, len(names))
+		var wg sync.WaitGroup
+		chunk := (len(names) + procs - 1) / procs
+		for lo := 0; lo < len(names); lo += chunk {
+			hi := min(lo+chunk, len(names))
+			w := newWorker(n)
+			workers = append(workers, w)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := lo; i < hi; i++ {
+					cons[i] = rc.eval(w, names[i], digs[i])
 				}
-				if !r.glob.Match(rest) {
-					continue
-				}
+			}()
+		}
+		wg.Wait()
+		for i, c := range cons {
+			if c >= 0 {
+				consumers[names[i]] = int(c)
 			}
+		}
+	}
+
+	outcomes := res.Outcomes
+	var badName, badMsg string
+	for _, w := range workers {
+		for i := range outcomes {
 			o := &outcomes[i]
-			o.Matched++
-			take := false
-			switch r.Verb {
-			case Allow:
-				take = true
-			case Disallow:
-				if !o.Failed || name < o.Artifact {
-					o.Failed, o.Artifact = true, name
-				}
-			case Create:
-				_, inP := self.Products[name]
-				_, inM := self.Materials[name]
-				take = inP && !inM
-			case Delete:
-				_, inP := self.Products[name]
-				_, inM := self.Materials[name]
-				take = inM && !inP
-			case Modify:
-				m, inM := self.Materials[name]
-				pr, inP := self.Products[name]
-				take = inM && inP && !digestsEqual(m, pr)
-			case Match:
-				if !hasDest[i] {
-					break
-				}
-				rest := name[len(r.sp):]
-				dp := r.DstPrefix
-				var d Digests
-				var ok bool
-				switch {
-				case dp == "" || strings.HasPrefix(rest, "/"): // os.path.join(dp, "/x") is "/x"
-					d, ok = dest[i][rest]
-				default:
-					buf = append(buf[:0], dp...)
-					if !strings.HasSuffix(dp, "/") {
-						buf = append(buf, '/')
-					}
-					buf = append(buf, rest...)
-					d, ok = dest[i][string(buf)]
-				}
-				take = ok && digestsEqual(dig, d)
-			}
-			if take {
-				o.Consumed++
-				consumed++
-				consumers[name] = int(i)
-				break rules
+			o.Matched += w.matched[i]
+			o.Consumed += w.consumed[i]
+			if w.failed[i] && (!o.Failed || w.failMin[i] < o.Artifact) {
+				o.Failed, o.Artifact = true, w.failMin[i]
 			}
 		}
+		if w.badMsg != "" && (badMsg == "" || w.badName < badName) {
+			badName, badMsg = w.badName, w.badMsg
+		}
 	}
-	res.Remaining = len(queue) - consumed
+	res.Remaining = len(rc.queue) - len(consumers)
 	for _, i := range p.requires {
 		r := &p.rules[i]
 		o := &outcomes[i]
-		if _, in := queue[r.Pattern]; !in {
+		if _, in := rc.queue[r.Pattern]; !in {
 			o.Failed, o.Artifact = true, r.Pattern
 			o.Msg = fmt.Sprintf("%q is not among the step's %s", r.Pattern, side)
 		} else if c, gone := consumers[r.Pattern]; gone && c < int(i) {
@@ -491,6 +459,131 @@ func (p *Program) Run(side Side, self StepArtifacts, steps func(name string) (St
 	return res
 }
 
+const (
+	// parallelMin is the queue length from which Run spreads the artifacts over goroutines.
+	parallelMin = 16384
+	// maxWorkers caps the goroutines of one Run.
+	maxWorkers = 4
+)
+
+// runCtx is the read-only state of one Run.
+type runCtx struct {
+	p       *Program
+	side    Side
+	queue   Artifacts // the side being checked
+	other   Artifacts // the step's other side
+	dest    []Artifacts
+	hasDest []bool
+}
+
+// worker holds one goroutine's scratch space and tallies.
+type worker struct {
+	matched, consumed []int
+	failed            []bool
+	failMin           []string
+	badName, badMsg   string
+	cands             []int32
+	buf               []byte
+}
+
+func newWorker(n int) *worker {
+	return &worker{matched: make([]int, n), consumed: make([]int, n), failed: make([]bool, n), failMin: make([]string, n)}
+}
+
+// eval applies the rules to one artifact and returns the index of the rule that consumes it,
+// or -1.
+func (rc *runCtx) eval(w *worker, name string, dig Digests) int32 {
+	p := rc.p
+	if msg := checkName(name); msg != "" {
+		if w.badMsg == "" || name < w.badName {
+			w.badName, w.badMsg = name, msg
+		}
+		return -1
+	}
+	cands := p.pre.lookup(name, w.cands[:0])
+	cands = p.suf.lookup(name, cands)
+	w.cands = cands
+	if len(cands) > 1 {
+		sortSmall(cands)
+	}
+	always := p.always
+	a, b := 0, 0
+	for {
+		var i int32
+		switch {
+		case a < len(cands) && (b >= len(always) || cands[a] < always[b]):
+			i = cands[a]
+			a++
+		case b < len(always):
+			i = always[b]
+			b++
+		default:
+			return -1
+		}
+		r := &p.rules[i]
+		if !r.exact {
+			rest := name
+			if r.sp != "" {
+				if !strings.HasPrefix(name, r.sp) {
+					continue
+				}
+				rest = name[len(r.sp):]
+			}
+			if !r.glob.Match(rest) {
+				continue
+			}
+		}
+		w.matched[i]++
+		take := false
+		switch r.Verb {
+		case Allow:
+			take = true
+		case Disallow:
+			if !w.failed[i] || name < w.failMin[i] {
+				w.failed[i], w.failMin[i] = true, name
+			}
+		case Create: // in products, not in materials
+			if rc.side == Products {
+				_, in := rc.other[name]
+				take = !in
+			}
+		case Delete: // in materials, not in products
+			if rc.side == Materials {
+				_, in := rc.other[name]
+				take = !in
+			}
+		case Modify:
+			if other, in := rc.other[name]; in {
+				take = !digestsEqual(dig, other)
+			}
+		case Match:
+			if !rc.hasDest[i] {
+				break
+			}
+			rest := name[len(r.sp):]
+			dp := r.DstPrefix
+			var d Digests
+			var ok bool
+			if dp == "" || strings.HasPrefix(rest, "/") { // os.path.join(dp, "/x") is "/x"
+				d, ok = rc.dest[i][rest]
+			} else {
+				buf := append(w.buf[:0], dp...)
+				if !strings.HasSuffix(dp, "/") {
+					buf = append(buf, '/')
+				}
+				buf = append(buf, rest...)
+				w.buf = buf
+				d, ok = rc.dest[i][string(buf)]
+			}
+			take = ok && digestsEqual(dig, d)
+		}
+		if take {
+			w.consumed[i]++
+			return i
+		}
+	}
+}
+
 // sortSmall sorts a short slice in place (insertion sort; candidate lists are tiny).
 func sortSmall(s []int32) {
 	if len(s) > 16 {
@@ -508,6 +601,12 @@ func sortSmall(s []int32) {
 func digestsEqual(a, b Digests) bool {
 	if len(a) != len(b) {
 		return false
+	}
+	if len(a) == 1 { // the common case: avoid iterating a map
+		if v, ok := a["sha256"]; ok {
+			w, ok := b["sha256"]
+			return ok && v == w
+		}
 	}
 	for k, v := range a {
 		w, ok := b[k]

@@ -1,0 +1,342 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/tintoproject/tinto/pkg/verr"
+)
+
+// refRegexp is the reference matcher of FuzzGlob: python's fnmatch.translate, step by step,
+// emitting RE2 syntax (every class member written as \x{...}, so nothing in a class is special)
+// and matched by package regexp. It shares no code with Glob.
+func refRegexp(pat string) (*regexp.Regexp, error) {
+	p := []rune(pat)
+	n := len(p)
+	var b strings.Builder
+	b.WriteString(`(?s)\A`)
+	lastStar := false
+	esc := func(r rune) string { return fmt.Sprintf(`\x{%x}`, r) }
+	for i := 0; i < n; {
+		c := p[i]
+		i++
+		if c != '*' {
+			lastStar = false
+		}
+		switch c {
+		case '*':
+			if !lastStar {
+				b.WriteString(`.*`)
+			}
+			lastStar = true
+		case '?':
+			b.WriteString(`.`)
+		case '[':
+			j := i
+			if j < n && p[j] == '!' {
+				j++
+			}
+			if j < n && p[j] == ']' {
+				j++
+			}
+			for j < n && p[j] != ']' {
+				j++
+			}
+			if j >= n {
+				b.WriteString(esc('['))
+				continue
+			}
+			stuff := string(p[i:j])
+			var chunks []string
+			if !strings.Contains(stuff, "-") {
+				chunks = []string{stuff}
+			} else {
+				k := i + 1
+				if p[i] == '!' {
+					k = i + 2
+				}
+				for {
+					f := -1
+					for x := k; x < j; x++ {
+						if p[x] == '-' {
+							f = x
+							break
+						}
+					}
+					if f < 0 {
+						break
+					}
+					chunks = append(chunks, string(p[i:f]))
+					i = f + 1
+					k = f + 3
+				}
+				if last := string(p[i:j]); last != "" {
+					chunks = append(chunks, last)
+				} else {
+					chunks[len(chunks)-1] += "-"
+				}
+				for k := len(chunks) - 1; k > 0; k-- {
+					a, c := []rune(chunks[k-1]), []rune(chunks[k])
+					if a[len(a)-1] > c[0] {
+						chunks[k-1] = string(a[:len(a)-1]) + string(c[1:])
+						chunks = append(chunks[:k], chunks[k+1:]...)
+					}
+				}
+			}
+			i = j + 1
+			joined := strings.Join(chunks, "-")
+			switch {
+			case joined == "":
+				b.WriteString(`[^\x00-\x{10FFFF}]`)
+				continue
+			case joined == "!":
+				b.WriteString(`.`)
+				continue
+			}
+			neg := strings.HasPrefix(chunks[0], "!")
+			if neg {
+				chunks[0] = chunks[0][1:]
+			}
+			b.WriteString("[")
+			if neg {
+				b.WriteString("^")
+			}
+			for k, ch := range chunks {
+				rs := []rune(ch)
+				for x, r := range rs {
+					if x == 0 && k > 0 {
+						continue // written as the end of the range below
+					}
+					if x == len(rs)-1 && k < len(chunks)-1 {
+						b.WriteString(esc(r) + "-")
+						continue
+					}
+					b.WriteString(esc(r))
+				}
+				if k < len(chunks)-1 {
+					b.WriteString(esc([]rune(chunks[k+1])[0]))
+				}
+			}
+			b.WriteString("]")
+		default:
+			b.WriteString(esc(c))
+		}
+	}
+	b.WriteString(`\z`)
+	return regexp.Compile(b.String())
+}
+
+func FuzzGlob(f *testing.F) {
+	for _, s := range [][2]string{
+		{"*", ""}, {"*.c", "a/b.c"}, {"a?c", "abc"}, {"[!a]*", "bcd"}, {"[a-c]x", "bx"}, {"[z-a]", "a"},
+		{"[!z-a]", "q"}, {"[", "["}, {"a[!", "a[!"}, {"[]]", "]"}, {"[!]]", "a"}, {"\\*", "\\x"},
+		{"*a*b*c", "xaxbxc"}, {"a*a", "a"}, {"[--z]", "-"}, {"[a-]", "-"}, {"[^a]", "^"}, {"é?", "éé"},
+		{"*[!.]h", "x.h"}, {"[a-z-a]", "-"}, {"[c-b-a]", "-"}, {"[b-a-]", "-"}, {"日*本", "日x本"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		if len(pattern) > 200 || len(name) > 200 || !utf8.ValidString(pattern) || !utf8.ValidString(name) {
+			return
+		}
+		g, err := CompileGlob(pattern)
+		if err != nil {
+			t.Fatalf("CompileGlob(%q): %v", pattern, err)
+		}
+		re, err := refRegexp(pattern)
+		if err != nil {
+			t.Fatalf("reference regexp for %q: %v", pattern, err)
+		}
+		if got, want := g.Match(name), re.MatchString(name); got != want {
+			t.Fatalf("Glob(%q).Match(%q) = %v, reference %v (%s)", pattern, name, got, want, re)
+		}
+	})
+}
+
+func FuzzParseRule(f *testing.F) {
+	for _, s := range []string{
+		"MATCH\t*\tWITH\tPRODUCTS\tFROM\tx", "match\t*\tin\tsrc\twith\tmaterials\tin\tdst\tfrom\ts",
+		"ALLOW\t*", "DISALLOW\t*.pem", "REQUIRE\tfoo", "CREATE\t../x", "", "MATCH", "FOO\tbar",
+		"MATCH\t*\tIN\t\tWITH\tPRODUCTS\tFROM\tx", "DIſALLOW\t*",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		var fields []string
+		if data != "" {
+			fields = strings.Split(data, "\t")
+		}
+		r, err := Parse(fields)
+		if err != nil {
+			if !errors.Is(err, verr.ErrInvalidInput) {
+				t.Fatalf("Parse(%q): error %v is not an InputError", fields, err)
+			}
+			return
+		}
+		// A parsed rule compiles, and its canonical spelling parses to the same rule.
+		if _, err := Compile([]Rule{r}); err != nil {
+			t.Fatalf("Compile(Parse(%q)): %v", fields, err)
+		}
+		r2, err := Parse(r.Fields())
+		if err != nil {
+			t.Fatalf("Parse(%q) (canonical of %q): %v", r.Fields(), fields, err)
+		}
+		r.Text, r2.Text = nil, nil
+		if fmt.Sprint(r) != fmt.Sprint(r2) {
+			t.Fatalf("round trip: %+v != %+v", r, r2)
+		}
+	})
+}
+
+// naiveRun is a literal transcription of python in-toto's verify_item_rules (one pass over the
+// whole queue per rule), used to check the indexed engine without python.
+func naiveRun(t testing.TB, rs []Rule, side Side, self StepArtifacts, steps func(string) (StepArtifacts, bool)) (map[string]int, int) {
+	queue := map[string]bool{}
+	src := self.Materials
+	if side == Products {
+		src = self.Products
+	}
+	for n := range src {
+		queue[n] = true
+	}
+	consumed := map[string]int{}
+	for i, r := range rs {
+		g := MustCompileGlob(r.Pattern)
+		filter := func(sp string) map[string]string { // full name -> rest
+			out := map[string]string{}
+			for n := range queue {
+				rest := n
+				if sp != "" {
+					if !strings.HasPrefix(n, sp) {
+						continue
+					}
+					rest = n[len(sp):]
+				}
+				if g.Match(rest) {
+					out[n] = rest
+				}
+			}
+			return out
+		}
+		take := map[string]bool{}
+		switch r.Verb {
+		case Match:
+			sp := r.SrcPrefix
+			if sp != "" && !strings.HasSuffix(sp, "/") {
+				sp += "/"
+			}
+			st, ok := steps(r.DstStep)
+			if !ok {
+				break
+			}
+			dst := st.Materials
+			if r.DstType == DstProducts {
+				dst = st.Products
+			}
+			for n, rest := range filter(sp) {
+				dn := rest
+				if r.DstPrefix != "" && !strings.HasPrefix(rest, "/") {
+					dn = strings.TrimSuffix(r.DstPrefix, "/") + "/" + rest
+					if strings.HasSuffix(r.DstPrefix, "/") {
+						dn = r.DstPrefix + rest
+					}
+				}
+				if d, ok := dst[dn]; ok && maps.Equal(d, src[n]) {
+					take[n] = true
+				}
+			}
+		case Create, Delete, Modify, Allow:
+			for n := range filter("") {
+				m, inM := self.Materials[n]
+				p, inP := self.Products[n]
+				switch r.Verb {
+				case Create:
+					take[n] = inP && !inM
+				case Delete:
+					take[n] = inM && !inP
+				case Modify:
+					take[n] = inM && inP && !maps.Equal(m, p)
+				case Allow:
+					take[n] = true
+				}
+			}
+		case Disallow:
+			if len(filter("")) > 0 {
+				return consumed, i
+			}
+		case Require:
+			if !queue[r.Pattern] {
+				return consumed, i
+			}
+		}
+		for n, ok := range take {
+			if ok {
+				delete(queue, n)
+				consumed[n] = i
+			}
+		}
+	}
+	return consumed, -1
+}
+
+// checkAgainstNaive runs one generated case in both engines.
+func checkAgainstNaive(t *testing.T, c diffCase) {
+	t.Helper()
+	rs, err := ParseList(c.Rules)
+	if err != nil {
+		t.Fatalf("%v\n%v", err, c)
+	}
+	side := Materials
+	if c.Side == "products" {
+		side = Products
+	}
+	steps := func(name string) (StepArtifacts, bool) {
+		s, ok := c.Steps[name]
+		return StepArtifacts{Materials: s["materials"], Products: s["products"]}, ok
+	}
+	self, _ := steps(c.Self)
+	res := MustCompile(rs).Run(side, self, steps)
+	wantC, wantF := naiveRun(t, rs, side, self, steps)
+	failed := -1
+	for k, o := range res.Outcomes {
+		if o.Failed {
+			failed = k
+			break
+		}
+	}
+	got := map[string]int{}
+	for n, k := range res.ConsumedBy {
+		if failed < 0 || k < failed {
+			got[n] = k
+		}
+	}
+	if failed != wantF || !maps.Equal(got, wantC) || (res.Err != nil) != (wantF >= 0) {
+		t.Fatalf("indexed: failed=%d consumed=%v err=%v\nnaive:   failed=%d consumed=%v\n%v", failed, got, res.Err, wantF, wantC, c)
+	}
+}
+
+// TestEngineMatchesNaive compares the indexed engine with the naive transcription on many
+// generated cases (no python needed).
+func TestEngineMatchesNaive(t *testing.T) {
+	n := 3000
+	if testing.Short() {
+		n = 300
+	}
+	g := newGen(*flagSeed + 100)
+	for range n {
+		checkAgainstNaive(t, g.diffCase())
+	}
+}
+
+func FuzzRun(f *testing.F) {
+	f.Add(uint64(1))
+	f.Add(uint64(42))
+	f.Fuzz(func(t *testing.T, seed uint64) {
+		checkAgainstNaive(t, newGen(seed).diffCase())
+	})
+}
