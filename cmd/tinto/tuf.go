@@ -224,8 +224,8 @@ func tufRefresh(e *env, args []string) int {
 	}
 	if f.json {
 		writeJSON(e.stdout, map[string]any{
-			"version": 1,
-			"root":    map[string]any{"version": info.RootVersion, "expires": info.RootExpires},
+			"version":   1,
+			"root":      map[string]any{"version": info.RootVersion, "expires": info.RootExpires},
 			"timestamp": map[string]any{"version": info.TimestampVersion, "expires": info.TimestampExpires},
 			"snapshot":  map[string]any{"version": info.SnapshotVersion, "expires": info.SnapshotExpires},
 			"targets": map[string]any{"version": info.TargetsVersion, "expires": info.TargetsExpires,
@@ -436,4 +436,3 @@ func writeJSON(w io.Writer, v any) {
 	b, _ := json.MarshalIndent(v, "", "  ")
 	w.Write(append(b, '\n'))
 }
-
