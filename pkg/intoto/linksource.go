@@ -71,7 +71,31 @@ func (d *DirSource) ReadLink(name string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: errors.New("not a regular file")}
 	}
-	return readMax(f, name, d.max())
+	return readSized(f, name, fi.Size(), d.max())
+}
+
+// readSized reads a file whose size is known, in one allocation.
+func readSized(r io.Reader, name string, size, max int64) ([]byte, error) {
+	if max >= 0 && size > max {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("file is over the limit of %d bytes", max)}
+	}
+	if size <= 0 || size > 1<<40 {
+		return readMax(r, name, max)
+	}
+	b := make([]byte, size+1)
+	n, err := io.ReadFull(r, b)
+	switch {
+	case err == io.ErrUnexpectedEOF || err == io.EOF:
+		return b[:n], nil // the file shrank
+	case err != nil:
+		return nil, err
+	}
+	// The file grew while being read: read the rest within the limit.
+	rest, err := readMax(r, name, max-int64(n))
+	if err != nil {
+		return nil, err
+	}
+	return append(b[:n], rest...), nil
 }
 
 func readMax(r io.Reader, name string, max int64) ([]byte, error) {

@@ -47,6 +47,7 @@ type Envelope struct {
 	Signatures []Signature
 
 	signed map[string]any // the signed layout or link (for a statement: the statement)
+	parsed *Link          // the link, when the fast path already read it
 }
 
 // ParseEnvelope parses data as a Metablock or a DSSE envelope and returns it unverified.
@@ -67,14 +68,16 @@ func parseEnvelope(what string, data []byte, lim cjson.Limits) (*Envelope, error
 	if _, ok := top["payloadType"]; ok {
 		return parseDSSE(what, top, lim)
 	}
-	return parseMetablock(what, top)
+	return parseMetablock(what, top, nil)
 }
 
 func wrapInput(what string, err error) error {
 	return &verr.InputError{What: what, Offset: -1, Err: err}
 }
 
-func parseMetablock(what string, top map[string]any) (*Envelope, error) {
+// parseMetablock reads a Metablock tree. msg, when non-nil, is the canonical JSON of
+// top["signed"] already computed by the caller.
+func parseMetablock(what string, top map[string]any, msg []byte) (*Envelope, error) {
 	for k := range top {
 		if k != "signed" && k != "signatures" {
 			return nil, verr.Invalid(what, "unknown top-level field %q (expected a Metablock with \"signed\" and \"signatures\", or a DSSE envelope)", k)
@@ -92,9 +95,11 @@ func parseMetablock(what string, top map[string]any) (*Envelope, error) {
 	if typ != "layout" && typ != "link" {
 		return nil, verr.Invalid(what, "signed \"_type\" must be \"layout\" or \"link\"")
 	}
-	msg, err := cjson.Canonical(signed)
-	if err != nil {
-		return nil, wrapInput(what, err)
+	var err error
+	if msg == nil {
+		if msg, err = cjson.Canonical(signed); err != nil {
+			return nil, wrapInput(what, err)
+		}
 	}
 	env := &Envelope{Format: FormatMetablock, Type: typ, Message: msg, signed: signed}
 	for i, rs := range rawSigs {
@@ -521,6 +526,9 @@ func ParseLink(data []byte, lim cjson.Limits) (*Link, *Envelope, error) {
 
 // link reads the link content of env.
 func (env *Envelope) link() (*Link, error) {
+	if env.parsed != nil {
+		return env.parsed, nil
+	}
 	if env.Format == FormatStatement {
 		return linkFromStatement(env.signed)
 	}

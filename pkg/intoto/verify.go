@@ -42,6 +42,7 @@ func Verify(ctx context.Context, layoutBytes []byte, opts Options) (*Result, err
 type verifier struct {
 	opts Options
 	now  time.Time
+	dig  digestIntern
 }
 
 func digestOf(b []byte) string {
@@ -357,9 +358,10 @@ func (v *verifier) collect(ctx context.Context, res *Result, layout *Layout, nam
 	sr := StepResult{Name: name, Inspection: inspection, Threshold: threshold}
 	sort.SliceStable(fns, func(i, j int) bool { return fns[i].id < fns[j].id })
 	type loaded struct {
-		data []byte
-		env  *Envelope
-		err  error
+		data   []byte // kept only for sublayouts
+		digest string
+		env    *Envelope
+		err    error
 	}
 	cache := map[string]*loaded{}
 	load := func(file string) *loaded {
@@ -377,7 +379,11 @@ func (v *verifier) collect(ctx context.Context, res *Result, layout *Layout, nam
 			if mb := v.maxBytes(); mb >= 0 && int64(len(l.data)) > mb {
 				l.err = verr.Invalid("link "+file, "document is %d bytes, over the limit of %d", len(l.data), mb)
 			} else {
-				l.env, l.err = parseEnvelope("link "+file, l.data, v.opts.Limits)
+				l.digest = digestOf(l.data)
+				l.env, l.err = v.parseLinkDoc(file, l.data)
+				if l.env == nil || l.env.Type != "layout" {
+					l.data = nil // let a large link's bytes go as soon as it is parsed
+				}
 			}
 		}
 		return l
@@ -413,7 +419,7 @@ func (v *verifier) collect(ctx context.Context, res *Result, layout *Layout, nam
 			reject(file, fn.id, err)
 			continue
 		}
-		rec := LinkRecord{File: file, KeyID: fn.mainID, Digest: digestOf(l.data), Format: l.env.Format}
+		rec := LinkRecord{File: file, KeyID: fn.mainID, Digest: l.digest, Format: l.env.Format}
 		var link *Link
 		var err error
 		if l.env.Type == "layout" {
@@ -611,4 +617,13 @@ func compileRules(item, field string, rs [][]string) (*rules.Program, error) {
 		return nil, &verr.VerificationError{Reason: verr.LayoutInvalid, Step: item, Msg: field, Err: err}
 	}
 	return p, nil
+}
+
+// parseLinkDoc parses a candidate link document: the fast path for Metablock links first, the
+// strict general path when the fast path declines.
+func (v *verifier) parseLinkDoc(file string, data []byte) (*Envelope, error) {
+	if env, _, ok := fastMetablockLink(data, v.opts.Limits, &v.dig); ok {
+		return env, nil
+	}
+	return parseEnvelope("link "+file, data, v.opts.Limits)
 }
