@@ -56,6 +56,11 @@ const (
 	// a backslash (pkg/rules.ValidateName); python in-toto accepts them (and, when it re-joins a
 	// MATCH ... IN prefix, rewrites the backslash to "/", which can make it crash with KeyError).
 	DevBackslash = "backslash"
+	// DevLinksDisagree: when a step has more valid links than its threshold and they disagree
+	// on materials or products, tinto denies (verr.LinkMismatch); python in-toto only compares
+	// links when the threshold is above 1, and otherwise uses the first link in the order of
+	// the step's pubkeys, ignoring the others.
+	DevLinksDisagree = "links-disagree"
 )
 
 // Classify returns the name of the deliberate deviation that explains a disagreement between
@@ -76,6 +81,10 @@ func Classify(c Chain, py, ours Verdict) string {
 	}
 	if c.Has("backslash-names") && (ours.Class == "threshold" || ours.Class == "missing-link") {
 		return DevBackslash
+	}
+	// docs/intoto-deviations.md, "links-disagree".
+	if c.Has("links-disagree-threshold-1") && ours.Class == "link-mismatch" {
+		return DevLinksDisagree
 	}
 	return ""
 }

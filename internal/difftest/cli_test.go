@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// The supply chain of TestPythonCLIChain, made with python in-toto's CLIs: in-toto-keygen for
+// The supply chain of TestCLIChain, made with python in-toto's CLIs: in-toto-keygen for
 // the RSA (layout owner), Ed25519 and ECDSA keys, gpg for an RSA key that signs with a subkey, a
 // DSA key and an Ed25519 key, in-toto-run for every link, and python in-toto's layout API for
 // the layout (1.3.1 has no layout CLI). Without gpg, the gpg roles use in-toto-keygen keys.
@@ -169,11 +169,11 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) (s
 	return out.String(), err
 }
 
-// TestPythonCLIChain builds a supply chain with python in-toto's CLIs and keys of every type
+// TestCLIChain builds a supply chain with python in-toto's CLIs and keys of every type
 // (RSA, Ed25519, ECDSA from in-toto-keygen; RSA with a signing subkey, DSA and Ed25519 from
 // gpg), then checks that tinto and in-toto-verify agree on it and on each tampered variant, and
 // that tinto denies each variant with the expected reason.
-func TestPythonCLIChain(t *testing.T) {
+func TestCLIChain(t *testing.T) {
 	requirePython(t)
 	for _, tool := range []string{"in-toto-keygen", "in-toto-run", "in-toto-verify"} {
 		if _, err := exec.LookPath(tool); err != nil {

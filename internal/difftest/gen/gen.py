@@ -548,6 +548,9 @@ class Chain:
     self.feature("failure-" + failure)
     tamper_after = rng.randrange(nsteps - 1) if failure == "tamper" and nsteps > 1 else None
     disagree_step = rng.randrange(nsteps) if failure == "disagree" else None
+    if disagree_step is not None and len(funcs[disagree_step]) == 2:
+      # Two links of one step that disagree (see docs/intoto-deviations.md, links-disagree).
+      self.feature("links-disagree-threshold-%d" % thresholds[disagree_step])
 
     step_arts = []
     ops_list = []
