@@ -1,12 +1,20 @@
 package tuf
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // matchPathPattern reports whether target matches a delegation path pattern: both are split on
 // "/", must have the same number of segments, and each segment must match the pattern's
 // segment with python's fnmatch semantics ("*" any run, "?" one character, "[seq]" and
 // "[!seq]" sets; no escapes). This is what the specification and python-tuf do.
+//
+// Invalid UTF-8 (which strict JSON parsing never lets through) never matches.
 func matchPathPattern(target, pattern string) bool {
+	if !utf8.ValidString(target) || !utf8.ValidString(pattern) {
+		return false
+	}
 	if strings.Count(target, "/") != strings.Count(pattern, "/") {
 		return false
 	}
