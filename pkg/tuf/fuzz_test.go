@@ -3,8 +3,8 @@ package tuf
 import (
 	"strings"
 	"testing"
-	"unicode/utf8"
 	"time"
+	"unicode/utf8"
 )
 
 // FuzzParseMetadata feeds arbitrary bytes to the metadata parser for every role type, and to
