@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/tintoproject/tinto/pkg/policy"
@@ -144,28 +143,27 @@ func describeRef(ref revocation.Ref, st revocation.Status) string {
 	return s
 }
 
-// boundProduct reports the product of a verified layout whose digests equal the target's.
+// boundProduct reports the product of a verified layout whose digests equal the target's (the
+// first by layout, step and name when several do).
 func boundProduct(in *policy.Input) (string, bool) {
+	best := ""
 	for _, l := range in.Layouts {
 		if l.Failure != "" {
 			continue
 		}
 		for _, s := range l.Steps {
 			for _, k := range s.Links {
-				names := make([]string, 0, len(k.Products))
-				for n := range k.Products {
-					names = append(names, n)
-				}
-				sort.Strings(names)
-				for _, n := range names {
-					if _, ok := sameDigests(in.Target.Hashes, k.Products[n]); ok {
-						return l.Name + " / " + s.Name + " / " + n, true
+				for n, d := range k.Products {
+					if _, ok := sameDigests(in.Target.Hashes, d); ok {
+						if ref := l.Name + " / " + s.Name + " / " + n; best == "" || ref < best {
+							best = ref
+						}
 					}
 				}
 			}
 		}
 	}
-	return "", false
+	return best, best != ""
 }
 
 // revocableRefs lists, without duplicates and in a stable order, everything the default policy

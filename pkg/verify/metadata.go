@@ -49,7 +49,7 @@ func (v *Verifier) collect(ctx context.Context, t *Target) (*metadata, error) {
 		if err != nil {
 			return nil, fmt.Errorf("layout %q: %w", p, err)
 		}
-		md.layouts = append(md.layouts, blob{path: p, digest: digestOf(data), data: data})
+		md.layouts = append(md.layouts, blob{path: p, digest: blobDigest(lt, data), data: data})
 		krefs, err := ParseCustom(fmt.Sprintf("layout target %q", p), lt.Custom, true)
 		if err != nil {
 			return nil, err
@@ -59,27 +59,36 @@ func (v *Verifier) collect(ctx context.Context, t *Target) (*metadata, error) {
 			return nil, verr.New(verr.UnknownKey, "layout target %q lists no layout public keys in custom[%q]", p, CustomKey)
 		}
 		for _, kp := range keyPaths {
-			_, kd, err := v.fetchMeta(ctx, kp, true)
+			kt, kd, err := v.fetchMeta(ctx, kp, true)
 			if err != nil {
 				return nil, fmt.Errorf("layout key %q: %w", kp, err)
 			}
-			md.keys[p] = append(md.keys[p], blob{path: kp, digest: digestOf(kd), data: kd})
+			md.keys[p] = append(md.keys[p], blob{path: kp, digest: blobDigest(kt, kd), data: kd})
 		}
 	}
 	for _, p := range links {
-		_, data, err := v.fetchMeta(ctx, p, false)
+		t, data, err := v.fetchMeta(ctx, p, false)
 		if err != nil {
 			return nil, fmt.Errorf("link %q: %w", p, err)
 		}
-		md.links = append(md.links, blob{path: p, digest: digestOf(data), data: data})
+		md.links = append(md.links, blob{path: p, digest: blobDigest(t, data), data: data})
 	}
 	for _, p := range bundles {
-		_, data, err := v.fetchMeta(ctx, p, false)
+		t, data, err := v.fetchMeta(ctx, p, false)
 		if err != nil {
 			return nil, fmt.Errorf("bundle %q: %w", p, err)
 		}
-		md.bundles = append(md.bundles, blob{path: p, digest: digestOf(data), data: data})
+		md.bundles = append(md.bundles, blob{path: p, digest: blobDigest(t, data), data: data})
 	}
 	sort.Slice(md.layouts, func(i, j int) bool { return md.layouts[i].path < md.layouts[j].path })
 	return md, nil
+}
+
+// blobDigest is "sha256:<hex>" of data: the target's signed sha256 when it has one (Fetch has
+// checked data against it), computed otherwise.
+func blobDigest(t *Target, data []byte) string {
+	if h := t.Hashes["sha256"]; len(h) == 64 {
+		return "sha256:" + h
+	}
+	return digestOf(data)
 }

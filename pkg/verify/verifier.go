@@ -139,7 +139,10 @@ type artifactSource struct {
 func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*Result, error) {
 	start := time.Now()
 	now := v.opts.now()
-	log := v.opts.logger().With(slog.String("target", name))
+	log := v.opts.logger()
+	if v.opts.Logger != nil {
+		log = log.With(slog.String("target", name))
+	}
 	res := &Result{MediaType: MediaType}
 	var failures []error
 	fail := func(check string, err error) {
@@ -532,7 +535,7 @@ func (v *Verifier) revocation(ctx context.Context) (revocation.Checker, *Revocat
 			return nil, nil, err
 		}
 		chain = append(chain, c)
-		rl = &RevocationList{Target: v.revPath, Digest: digestOf(data)}
+		rl = &RevocationList{Target: v.revPath, Digest: blobDigest(t, data)}
 	case errors.Is(err, verr.NotFound) && v.opts.NoRevocationListUnsafe:
 	default:
 		return nil, nil, fmt.Errorf("revocation list %q: %w", v.revPath, err)

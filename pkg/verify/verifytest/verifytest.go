@@ -420,3 +420,18 @@ func (r *Repo) writeRevocations() error {
 	}
 	return r.TUF.AddTarget("targets", RevocationsPath, b, nil)
 }
+
+// Files returns every file the repository serves now, by URL path ("metadata/1.root.json",
+// "targets/demo-app/<sha256>.demo-app-1.0.0.tar.gz", ...): the input of an in-memory fetcher.
+func (r *Repo) Files() map[string][]byte {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make(map[string][]byte, len(r.served.meta)+len(r.served.targets))
+	for n, b := range r.served.meta {
+		out["metadata/"+n] = b
+	}
+	for n, b := range r.served.targets {
+		out["targets/"+n] = b
+	}
+	return out
+}
