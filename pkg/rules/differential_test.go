@@ -233,7 +233,9 @@ func TestDifferentialEngine(t *testing.T) {
 		if py.Error != nil {
 			fails++
 		}
-		if py.Error != nil && !strings.HasPrefix(*py.Error, "RuleVerificationError") {
+		// python raises KeyError where a source prefix ends inside "://" (see docs/rules.md);
+		// tinto fails that rule instead. Both deny, at the same rule.
+		if py.Error != nil && !strings.HasPrefix(*py.Error, "RuleVerificationError") && !strings.HasPrefix(*py.Error, "KeyError") {
 			t.Errorf("case %d: python raised %s\n%v", i, *py.Error, c)
 			continue
 		}

@@ -239,6 +239,9 @@ func naiveRun(t testing.TB, rs []Rule, side Side, self StepArtifacts, steps func
 				dst = st.Products
 			}
 			for n, rest := range filter(sp) {
+				if sp != "" && strings.HasPrefix(rest, "/") {
+					return consumed, i // python raises KeyError here; tinto fails the rule
+				}
 				dn := rest
 				if r.DstPrefix != "" && !strings.HasPrefix(rest, "/") {
 					dn = strings.TrimSuffix(r.DstPrefix, "/") + "/" + rest

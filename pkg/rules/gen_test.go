@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 )
 
@@ -172,10 +173,14 @@ func (g *gen) derive(src Artifacts) Artifacts {
 			continue
 		}
 		m := n
-		if g.chance(0.3) {
+		if g.chance(0.45) {
 			pre := g.pick("src/", "lib/", "dist/", "a/", "src/sub/", "x y/", "é/")
-			if strings.HasPrefix(m, pre) && g.chance(0.5) {
-				m = strings.TrimPrefix(m, pre)
+			if i := strings.IndexByte(m, '/'); i > 0 && g.chance(0.5) {
+				if g.chance(0.5) {
+					m = m[i+1:] // strip the first directory
+				} else {
+					m = pre + m[i+1:] // replace it
+				}
 			} else {
 				m = pre + m
 			}
@@ -227,6 +232,12 @@ func (g *gen) diffCase() diffCase {
 	for i := g.r.IntN(9); i > 0; i-- {
 		rules = append(rules, g.rule(names, []string{"fetch", "test", "build", "nope"}))
 	}
+	for i := g.r.IntN(4); i > 0; i-- {
+		if r := g.coherentMatch(steps, self); r != nil {
+			k := g.r.IntN(len(rules) + 1)
+			rules = append(rules[:k], append([][]string{r}, rules[k:]...)...)
+		}
+	}
 	if g.chance(0.5) {
 		rules = append(rules, []string{"DISALLOW", g.pick("*", "*", "src/*", "*.c")})
 	}
@@ -260,6 +271,78 @@ func (g *gen) globPair() (string, string) {
 		pat = g.mutate(g.mutate(name))
 	}
 	return pat, name
+}
+
+// coherentMatch builds a MATCH rule whose prefixes map an artifact of the step onto an artifact
+// of another step (same rest after the prefixes), so that prefixed MATCH rules consume often.
+func (g *gen) coherentMatch(steps map[string]map[string]Artifacts, self string) []string {
+	var selfNames []string
+	for _, side := range []string{"materials", "products"} {
+		for n := range steps[self][side] {
+			selfNames = append(selfNames, n)
+		}
+	}
+	var dests [][3]string // step, type, name
+	for s, sides := range steps {
+		for side, a := range sides {
+			for n := range a {
+				dests = append(dests, [3]string{s, side, n})
+			}
+		}
+	}
+	if len(selfNames) == 0 || len(dests) == 0 {
+		return nil
+	}
+	slices.Sort(selfNames)
+	slices.SortFunc(dests, func(a, b [3]string) int { return strings.Compare(a[0]+a[1]+a[2], b[0]+b[1]+b[2]) })
+	for range 20 {
+		n := selfNames[g.r.IntN(len(selfNames))]
+		d := dests[g.r.IntN(len(dests))]
+		m := d[2]
+		// the longest common suffix that starts after a '/' (or is a whole name)
+		rest := ""
+		for k := len(n) - 1; k >= 0; k-- {
+			cand := n[k:]
+			if !strings.HasSuffix(m, cand) {
+				break
+			}
+			if k == 0 || n[k-1] == '/' {
+				if len(m) == len(cand) || m[len(m)-len(cand)-1] == '/' {
+					rest = cand
+				}
+			}
+		}
+		if rest == "" {
+			continue
+		}
+		sp, dp := n[:len(n)-len(rest)], m[:len(m)-len(rest)]
+		if sp == "" && dp == "" {
+			continue
+		}
+		if g.chance(0.5) {
+			sp, dp = strings.TrimSuffix(sp, "/"), strings.TrimSuffix(dp, "/")
+		}
+		if validatePrefix(sp) != "" || validatePrefix(dp) != "" {
+			continue
+		}
+		pat := "*"
+		if g.chance(0.4) {
+			pat = g.mutate(rest)
+		}
+		if validatePattern("pattern", pat) != "" {
+			continue
+		}
+		f := []string{"MATCH", pat}
+		if sp != "" {
+			f = append(f, "IN", sp)
+		}
+		f = append(f, "WITH", strings.ToUpper(d[1]))
+		if dp != "" {
+			f = append(f, "IN", dp)
+		}
+		return append(f, "FROM", d[0])
+	}
+	return nil
 }
 
 func (c diffCase) String() string {

@@ -379,33 +379,61 @@ func (p *Program) run(side Side, self StepArtifacts, steps func(name string) (St
 			}
 		}
 	} else {
-		names := make([]string, 0, len(rc.queue))
-		digs := make([]Digests, 0, len(rc.queue))
-		for name, dig := range rc.queue {
-			names = append(names, name)
-			digs = append(digs, dig)
+		// A pipeline: this goroutine walks the map and cuts it into chunks; up to procs workers
+		// evaluate the chunks; then this goroutine records the consumers chunk by chunk, while
+		// the workers are still busy with later chunks.
+		type chunk struct {
+			names []string
+			digs  []Digests
+			cons  []int32
+			done  chan struct{}
 		}
-		cons := make([]int32, len(names))
+		work := make(chan *chunk, len(rc.queue)/chunkSize+1)
 		var wg sync.WaitGroup
-		chunk := (len(names) + procs - 1) / procs
-		for lo := 0; lo < len(names); lo += chunk {
-			hi := min(lo+chunk, len(names))
+		for range procs {
 			w := newWorker(n)
 			workers = append(workers, w)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for i := lo; i < hi; i++ {
-					cons[i] = rc.eval(w, names[i], digs[i])
+				for c := range work {
+					for i := range c.names {
+						c.cons[i] = rc.eval(w, c.names[i], c.digs[i])
+					}
+					close(c.done)
 				}
 			}()
 		}
-		wg.Wait()
-		for i, c := range cons {
-			if c >= 0 {
-				consumers[names[i]] = int(c)
+		var chunks []*chunk
+		var cur *chunk
+		for name, dig := range rc.queue {
+			if cur == nil {
+				cur = &chunk{names: make([]string, 0, chunkSize), digs: make([]Digests, 0, chunkSize), done: make(chan struct{})}
+			}
+			cur.names = append(cur.names, name)
+			cur.digs = append(cur.digs, dig)
+			if len(cur.names) == chunkSize {
+				cur.cons = make([]int32, chunkSize)
+				chunks = append(chunks, cur)
+				work <- cur
+				cur = nil
 			}
 		}
+		if cur != nil {
+			cur.cons = make([]int32, len(cur.names))
+			chunks = append(chunks, cur)
+			work <- cur
+		}
+		close(work)
+		for _, c := range chunks {
+			<-c.done
+			for i, k := range c.cons {
+				if k >= 0 {
+					consumers[c.names[i]] = int(k)
+				}
+			}
+		}
+		wg.Wait()
 	}
 
 	outcomes := res.Outcomes
@@ -439,6 +467,9 @@ func (p *Program) run(side Side, self StepArtifacts, steps func(name string) (St
 	}
 	for i := range outcomes {
 		o := &outcomes[i]
+		if o.Failed && o.Msg == "" && o.Verb == Match {
+			o.Msg = fmt.Sprintf("the source prefix splits %q right before a '/'; the rest would be read as an absolute path", o.Artifact)
+		}
 		if o.Failed && o.Msg == "" { // DISALLOW
 			if o.Matched == 1 {
 				o.Msg = fmt.Sprintf("%q is disallowed: no earlier rule consumed it", o.Artifact)
@@ -464,6 +495,8 @@ const (
 	parallelMin = 16384
 	// maxWorkers caps the goroutines of one Run.
 	maxWorkers = 4
+	// chunkSize is the number of artifacts a worker takes at a time.
+	chunkSize = 4096
 )
 
 // runCtx is the read-only state of one Run.
@@ -561,6 +594,14 @@ func (rc *runCtx) eval(w *worker, name string, dig Digests) int32 {
 				break
 			}
 			rest := name[len(r.sp):]
+			if r.sp != "" && strings.HasPrefix(rest, "/") {
+				// Only a URI can get here ("pkg://x" under the prefix "pkg:"). python in-toto
+				// joins the prefix and "/x" into "/x", a different name, and raises; fail the rule.
+				if !w.failed[i] || name < w.failMin[i] {
+					w.failed[i], w.failMin[i] = true, name
+				}
+				break
+			}
 			dp := r.DstPrefix
 			var d Digests
 			var ok bool
