@@ -467,6 +467,36 @@ class Chain:
             if r[i].upper() == "IN" and "\\" in r[i + 1]:
               self.feature("backslash-prefix")
 
+  def parametrise(self, layout):
+    """Replace parts of some rule patterns with {NAME} placeholders; return the parameters.
+    Sometimes a placeholder has no parameter, or a pattern gets literal {{braces}}."""
+    rng = self.rng
+    params = {}
+    self.feature("params")
+    unknown = rng.random() < 0.2
+    for s in layout.steps:
+      for rules in (s.expected_materials, s.expected_products):
+        for r in rules:
+          if len(r) < 2 or rng.random() < 0.5:
+            continue
+          pat = r[1]
+          if len(pat) >= 2 and rng.random() < 0.8:
+            i = rng.randrange(len(pat))
+            j = rng.randrange(i + 1, len(pat) + 1)
+            name = "P%d" % len(params)
+            params[name] = pat[i:j]
+            r[1] = pat[:i] + "{" + name + "}" + pat[j:]
+          elif unknown:
+            r[1] = pat + "{MISSING}"
+            self.feature("params-unknown")
+            unknown = False
+          else:
+            r[1] = "{{" + pat + "}}"
+            self.feature("params-literal-braces")
+    if not params:
+      params["UNUSED"] = "x"
+    return params
+
   # -- recording ----------------------------------------------------------------------
 
   def record_start(self, name, key):
@@ -630,6 +660,7 @@ class Chain:
       s.expected_materials = self.rules_for("materials", i, steps, mats, prods, ops_list[i])
       s.expected_products = self.rules_for("products", i, steps, mats, prods, ops_list[i])
       layout.steps.append(s)
+    params = self.parametrise(layout) if rng.random() < 0.15 else None
     layout.validate()
     self.tag_backslashes(layout, step_arts)
     mb = Metablock(signed=layout)
@@ -680,6 +711,7 @@ class Chain:
       write_layout_pubkey(k, kind, p)
       key_args.append({"path": p, "type": kind, "sslib": p + ".sslib.json"})
     shutil.rmtree(self.tmp)
+    self.params = params
     return key_args
 
   def verify(self, key_args):
@@ -687,7 +719,8 @@ class Chain:
     key_dict = sslib_interface.import_publickeys_from_file(
         [k["path"] for k in key_args], [k["type"] for k in key_args])
     try:
-      verifylib.in_toto_verify(layout, key_dict, self.links, persist_inspection_links=False)
+      verifylib.in_toto_verify(layout, key_dict, self.links, persist_inspection_links=False,
+                               substitution_parameters=self.params)
       return {"ok": True, "exc": "", "msg": ""}
     except Exception as e:  # every exception is a denial
       return {"ok": False, "exc": type(e).__name__, "msg": str(e)[:2000]}
@@ -719,6 +752,7 @@ def main():
         "layout": os.path.join(c.dir, "root.layout"),
         "link_dir": c.links,
         "keys": key_args,
+        "params": c.params,
         "features": sorted(set(c.features)),
         "python": verdict,
     })
