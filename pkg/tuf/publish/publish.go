@@ -348,6 +348,18 @@ func (r *Repository) AddTarget(role, name string, data []byte, custom map[string
 	return nil
 }
 
+// AddTargetInfo lists a target by length and hashes only (no content is kept, so WriteDir and
+// Lookup do not serve it): for very large or generated targets served by other means.
+func (r *Repository) AddTargetInfo(role, name string, length int64, hashes map[string]string, custom map[string]any) error {
+	ro := r.Roles[role]
+	if ro == nil || ro.Targets == nil {
+		return fmt.Errorf("publish: %q is not a targets role", role)
+	}
+	ro.Targets[name] = &TargetFile{Length: length, Hashes: hashes, Custom: custom}
+	r.dirty[role] = true
+	return nil
+}
+
 // RemoveTarget removes a target from a role.
 func (r *Repository) RemoveTarget(role, name string) {
 	if ro := r.Roles[role]; ro != nil {

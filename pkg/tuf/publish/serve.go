@@ -2,6 +2,7 @@ package publish
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -31,6 +32,7 @@ func (r *Repository) Handler() http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		w.Write(b)
 	})
 }
