@@ -91,7 +91,8 @@ func intotoDemoLayout(k *intotoDemoKeys, now time.Time) *intoto.Layout {
 
 // intotoDemoWork writes the files of the supply chain into work and records links for it in links.
 // It plays every functionary: writes files, hashes them, signs what it saw.
-func intotoDemoWork(k *intotoDemoKeys, sc intotoDemoScenario, work, links string) error {
+// It returns a one-line note on what the scenario changed, for the demo's output.
+func intotoDemoWork(k *intotoDemoKeys, sc intotoDemoScenario, work, links string) (note string, err error) {
 	write := func(name, content string) error {
 		p := filepath.Join(work, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -126,53 +127,57 @@ func intotoDemoWork(k *intotoDemoKeys, sc intotoDemoScenario, work, links string
 		"README.md":   "# app\n",
 	} {
 		if err := write(name, content); err != nil {
-			return err
+			return "", err
 		}
 	}
 	src := []string{"README.md", "src/main.go", "src/util.go"}
 	cloned, err := record(src...)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := sign(k.clone, &intoto.Link{Name: "clone", Command: []string{"git", "clone", "https://example.org/app.git"}, Materials: rules.Artifacts{}, Products: cloned}); err != nil {
-		return err
+		return "", err
 	}
 
 	// build
 	if err := write("bin/app", "\x7fELF app built from main.go and util.go\n"); err != nil {
-		return err
+		return "", err
 	}
 	built, err := record("bin/app")
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := sign(k.build, &intoto.Link{Name: "build", Command: []string{"go", "build", "-o", "bin/app", "./src"}, Materials: cloned, Products: built}); err != nil {
-		return err
+		return "", err
 	}
 
 	// Between build and package, an attacker swaps the binary.
 	if sc.tamper {
 		if err := write("bin/app", "\x7fELF app with a backdoor\n"); err != nil {
-			return err
+			return "", err
 		}
 	}
 
 	// package
 	pkgMaterials, err := record("bin/app")
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := write("dist/app.tar.gz", "tarball of bin/app\n"); err != nil {
-		return err
+		return "", err
 	}
 	packaged, err := record("dist/app.tar.gz")
 	if err != nil {
-		return err
+		return "", err
 	}
 	if sc.dropLink {
-		return nil
+		return note, nil
 	}
-	return sign(k.package_, &intoto.Link{Name: "package", Command: []string{"tar", "czf", "dist/app.tar.gz", "bin/app"}, Materials: pkgMaterials, Products: packaged})
+	if sc.tamper {
+		note = fmt.Sprintf("bin/app: sha256 %.12s... as built (build link), %.12s... as packaged (package link)",
+			built["bin/app"]["sha256"], pkgMaterials["bin/app"]["sha256"])
+	}
+	return note, sign(k.package_, &intoto.Link{Name: "package", Command: []string{"tar", "czf", "dist/app.tar.gz", "bin/app"}, Materials: pkgMaterials, Products: packaged})
 }
 
 // demoIntoto runs the in-toto part of the demo in dir (which must be empty or not exist): it
@@ -219,7 +224,8 @@ func demoIntoto(e *env, dir string, now time.Time) bool {
 				return fail("%v", err)
 			}
 		}
-		if err := intotoDemoWork(k, sc, work, links); err != nil {
+		note, err := intotoDemoWork(k, sc, work, links)
+		if err != nil {
 			return fail("%s: %v", sc.name, err)
 		}
 		fmt.Fprintf(e.stdout, "\n-- %s", sc.name)
@@ -246,6 +252,9 @@ func demoIntoto(e *env, dir string, now time.Time) bool {
 			fmt.Fprintf(e.stdout, "verified: layout signed by %d key(s), steps %v: ALLOW\n", len(res.LayoutSigners), steps)
 		default:
 			explain(e.stdout, err)
+			if note != "" {
+				fmt.Fprintln(e.stdout, "  ("+note+")")
+			}
 			fmt.Fprintln(e.stdout, "=> DENY")
 		}
 		if (sc.want == "" && err != nil) || (sc.want != "" && got != sc.want) {
