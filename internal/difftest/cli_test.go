@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The supply chain of TestCLIChain, made with python in-toto's CLIs: in-toto-keygen for
@@ -21,7 +22,7 @@ import (
 //	package     carol  ecdsa (in-toto-keygen) and erin gpg Ed25519, threshold 2
 const cliKeysScript = `set -e
 in-toto-keygen -t rsa owner >/dev/null
-in-toto-keygen -t rsa other >/dev/null
+in-toto-keygen -t ed25519 other >/dev/null
 in-toto-keygen -t ed25519 alice >/dev/null
 in-toto-keygen -t ecdsa carol >/dev/null
 if [ "$NOGPG" = 1 ]; then
@@ -125,8 +126,9 @@ type cliVariant struct {
 	name string
 	// script runs in the variant's directory (a copy of the base chain) before verification.
 	script string
-	// key is the layout key file (default owner.pub), layout the layout file (root.layout).
-	key, layout string
+	// key is the layout key file (default owner.pub, an RSA key) and keyType its -t value;
+	// layout is the layout file (default root.layout).
+	key, keyType, layout string
 	// want is "" (verified) or the tinto reason; pyExc is python's exception class.
 	want, pyExc string
 	gpgOnly     bool
@@ -154,7 +156,7 @@ sh ../run.sh package erin -m build -p foo.tar.gz -- true`,
 		name: "link-by-unauthorised-key", want: "missing-link", pyExc: "LinkNotFoundError",
 		script: `rm links/test.* && cd work && sh ../run.sh test carol -m build -- true`,
 	},
-	{name: "wrong-layout-key", key: "other.pub", want: "bad-signature", pyExc: "SignatureVerificationError"},
+	{name: "wrong-layout-key", key: "other.pub", keyType: "ed25519", want: "bad-signature", pyExc: "SignatureVerificationError"},
 	{name: "expired", layout: "expired.layout", want: "expired", pyExc: "LayoutExpiredError"},
 }
 
@@ -203,9 +205,11 @@ func TestCLIChain(t *testing.T) {
 		{*flagPython, "layout.py", "2099-01-01T00:00:00Z", "root.layout"},
 		{*flagPython, "layout.py", "2020-01-01T00:00:00Z", "expired.layout"},
 	} {
+		start := time.Now()
 		if out, err := run(t, base, env, step[0], step[1:]...); err != nil {
 			t.Fatalf("%s: %v\n%s", strings.Join(step, " "), err, out)
 		}
+		t.Logf("%s: %v", strings.Join(step, " "), time.Since(start).Round(time.Millisecond))
 	}
 
 	// The variants run one after another: they share the gpg home (and its agent).
@@ -231,6 +235,9 @@ func TestCLIChain(t *testing.T) {
 				layout = "root.layout"
 			}
 			args := []string{"-l", "../" + layout, "-k", "../" + key, "--link-dir", "../links"}
+			if v.keyType != "" {
+				args = append(args, "-t", v.keyType)
+			}
 			pyOut, pyErr := run(t, filepath.Join(dir, "work"), env, "in-toto-verify", args...)
 			ourOut, ourErr := run(t, filepath.Join(dir, "work"), env, bin, append([]string{"intoto", "verify"}, args...)...)
 			if (pyErr == nil) != (v.want == "") {
