@@ -59,13 +59,16 @@ func splitComma(s string) []string {
 
 // benchFixture writes (or reuses) the chain for n under the fixture directory and returns its
 // directory and the owner's key.
-func benchFixture(b *testing.B, n int) (string, *keys.Key) {
+func benchFixture(b *testing.B, n, dirs int) (string, *keys.Key) {
 	b.Helper()
 	base := os.Getenv("TINTO_BENCH_DIR")
 	if base == "" {
 		base = filepath.Join(os.TempDir(), "tinto-bench-intoto")
 	}
 	dir := filepath.Join(base, fmt.Sprintf("n%d", n))
+	if dirs > 1 {
+		dir = filepath.Join(base, fmt.Sprintf("n%d-d%d", n, dirs))
+	}
 	if raw, err := os.ReadFile(filepath.Join(dir, "owner.json")); err == nil {
 		k, err := keys.ParseSSLib(raw)
 		if err != nil {
@@ -74,7 +77,7 @@ func benchFixture(b *testing.B, n int) (string, *keys.Key) {
 		return dir, k
 	}
 	os.RemoveAll(dir)
-	c, err := GenerateChain(ChainSpec{Artifacts: n, KeyType: "ecdsa", Now: time.Now()})
+	c, err := GenerateChain(ChainSpec{Artifacts: n, Dirs: dirs, KeyType: "ecdsa", Now: time.Now()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -127,26 +130,35 @@ func verifyGolang(dir string, k *keys.Key) error {
 	return err
 }
 
+// BenchmarkVerify's r is the number of rules per side of the "build" step: r=2 is one MATCH
+// (or CREATE) rule and a DISALLOW; r=11 spreads the artifacts over ten directories with one
+// rule each, as layouts that treat parts of a tree differently do.
 func BenchmarkVerify(b *testing.B) {
 	for _, impl := range []string{"tinto", "intoto-golang"} {
 		for _, n := range benchSizes() {
-			b.Run(fmt.Sprintf("impl=%s/n=%d", impl, n), func(b *testing.B) {
-				if impl == "intoto-golang" && n >= 1000000 && os.Getenv("TINTO_BENCH_GOLANG_1M") == "" {
-					b.Skip("in-toto-golang at 1M artifacts takes minutes and ~9 GiB; set TINTO_BENCH_GOLANG_1M=1")
-				}
-				dir, k := benchFixture(b, n)
-				f := verifyTinto
-				if impl == "intoto-golang" {
-					f = verifyGolang
-				}
-				b.ReportAllocs()
-				b.ResetTimer()
-				for b.Loop() {
-					if err := f(dir, k); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+			for _, dirs := range []int{1, 10} {
+				b.Run(fmt.Sprintf("impl=%s/n=%d/r=%d", impl, n, dirs+1), func(b *testing.B) {
+					benchVerify(b, impl, n, dirs)
+				})
+			}
+		}
+	}
+}
+
+func benchVerify(b *testing.B, impl string, n, dirs int) {
+	if impl == "intoto-golang" && n >= 1000000 && os.Getenv("TINTO_BENCH_GOLANG_1M") == "" {
+		b.Skip("in-toto-golang at 1M artifacts takes minutes and ~9 GiB; set TINTO_BENCH_GOLANG_1M=1")
+	}
+	dir, k := benchFixture(b, n, dirs)
+	f := verifyTinto
+	if impl == "intoto-golang" {
+		f = verifyGolang
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := f(dir, k); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
@@ -154,7 +166,7 @@ func BenchmarkVerify(b *testing.B) {
 // TestBenchFixtureVerifies checks that both implementations accept the benchmark chain.
 func TestBenchFixtureVerifies(t *testing.T) {
 	dir := t.TempDir()
-	c, err := GenerateChain(ChainSpec{Artifacts: 50, KeyType: "ecdsa", Now: time.Now()})
+	c, err := GenerateChain(ChainSpec{Artifacts: 50, Dirs: 10, KeyType: "ecdsa", Now: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,36 +23,102 @@ import (
 type fastScanner struct {
 	d   []byte
 	i   int
-	out []byte
 	dig *digestIntern
+	// The canonical bytes of the signed value. While they equal the input (a document written
+	// in canonical form already), nothing is copied: mirror is true and they are
+	// d[outStart:mpos]. At the first difference they are copied to out.
+	out      []byte
+	mirror   bool
+	outStart int
+	mpos     int
 }
 
-// digestIntern shares the Digests of single-algorithm digests among the links of one
-// verification (the products of one step are usually the materials of the next), which halves
-// the memory of large chains. Shared Digests are never modified.
+// emit appends b to the canonical output.
+func (s *fastScanner) emit(b ...byte) {
+	if s.mirror {
+		if s.mpos+len(b) <= len(s.d) && bytes.Equal(s.d[s.mpos:s.mpos+len(b)], b) {
+			s.mpos += len(b)
+			return
+		}
+		s.mirror = false
+		s.out = make([]byte, 0, len(s.d)-s.outStart)
+		s.out = append(s.out, s.d[s.outStart:s.mpos]...)
+	}
+	s.out = append(s.out, b...)
+}
+
+// canonical returns the canonical bytes written.
+func (s *fastScanner) canonical() []byte {
+	if s.mirror {
+		return s.d[s.outStart:s.mpos]
+	}
+	return s.out
+}
+
+// digestIntern shares names and Digests between the artifact sets of one verification. The
+// products of one step are usually the materials of the next, and both are sorted in a
+// canonical document, so each set is merge-joined with the set parsed just before it: an
+// artifact with the same name and the same single digest reuses the earlier name string and
+// Digests map (and its name was already validated). This halves the memory of large chains
+// without any hashing. Shared values are never modified.
 type digestIntern struct {
-	m map[string]map[string]rules.Digests // alg -> hex -> digests
+	prev []artEntry // the previous set, sorted by name
+	cur  []artEntry
+	pos  int // cursor into prev
 }
 
-func (t *digestIntern) get(alg, hex []byte) rules.Digests {
+type artEntry struct {
+	name string
+	d    rules.Digests
+}
+
+// begin starts a new set.
+func (t *digestIntern) begin() {
 	if t == nil {
-		return rules.Digests{string(alg): string(hex)}
+		return
 	}
-	if t.m == nil {
-		t.m = map[string]map[string]rules.Digests{}
+	t.pos = 0
+	t.cur = make([]artEntry, 0, len(t.prev))
+}
+
+// add records an entry that is not shared.
+func (t *digestIntern) add(name string, d rules.Digests) {
+	if t != nil {
+		t.cur = append(t.cur, artEntry{name, d})
 	}
-	byHex, ok := t.m[string(alg)]
-	if !ok {
-		byHex = map[string]rules.Digests{}
-		t.m[string(alg)] = byHex
+}
+
+// end finishes the set: it becomes the one the next set is joined with.
+func (t *digestIntern) end() {
+	if t == nil {
+		return
 	}
-	if d, ok := byHex[string(hex)]; ok {
-		return d
+	t.prev, t.cur = t.cur, nil
+}
+
+// entry returns the name string, the Digests for a single-algorithm digest, and whether the
+// name is shared with (and so was validated in) the previous set.
+func (t *digestIntern) entry(name, alg, hex []byte) (string, rules.Digests, bool) {
+	if t == nil {
+		return string(name), rules.Digests{string(alg): string(hex)}, false
 	}
-	h := string(hex)
-	d := rules.Digests{string(alg): h}
-	byHex[h] = d
-	return d
+	for t.pos < len(t.prev) && t.prev[t.pos].name < string(name) {
+		t.pos++
+	}
+	if t.pos < len(t.prev) {
+		if p := &t.prev[t.pos]; p.name == string(name) {
+			if h, ok := p.d[string(alg)]; ok && len(p.d) == 1 && h == string(hex) {
+				t.cur = append(t.cur, *p)
+				return p.name, p.d, true
+			}
+			e := artEntry{name: p.name, d: rules.Digests{string(alg): string(hex)}}
+			t.cur = append(t.cur, e)
+			return e.name, e.d, true
+		}
+	}
+	e := artEntry{name: string(name), d: rules.Digests{string(alg): string(hex)}}
+	t.cur = append(t.cur, e)
+	return e.name, e.d, false
 }
 
 func (s *fastScanner) ws() {
@@ -157,105 +223,127 @@ func (s *fastScanner) skip() (int, int, bool) {
 }
 
 func (s *fastScanner) writeStr(raw []byte) {
-	s.out = append(s.out, '"')
-	s.out = append(s.out, raw...)
-	s.out = append(s.out, '"')
+	s.emit('"')
+	s.emit(raw...)
+	s.emit('"')
 }
 
 // artifacts parses {"name": {"alg": "hex", ...}, ...} with names and algorithms in strictly
-// increasing order, writing its canonical form.
+// increasing order, writing its canonical form. Names not shared with the previous set are
+// validated (rules.ValidateName).
 func (s *fastScanner) artifacts() (rules.Artifacts, bool) {
 	if !s.lit('{') {
 		return nil, false
 	}
-	out := rules.Artifacts{}
-	s.out = append(s.out, '{')
+	var entries []artEntry // used when there is no digestIntern
+	s.dig.begin()
+	defer s.dig.end()
+	s.emit('{')
 	var prev []byte
-	if s.lit('}') {
-		s.out = append(s.out, '}')
-		return out, true
-	}
-	for first := true; ; first = false {
-		name, ok := s.str()
-		if !ok || (!first && bytes.Compare(prev, name) >= 0) {
-			return nil, false
-		}
-		prev = name
-		if !first {
-			s.out = append(s.out, ',')
-		}
-		s.writeStr(name)
-		s.out = append(s.out, ':', '{')
-		if !s.lit(':') || !s.lit('{') {
-			return nil, false
-		}
-		var d rules.Digests
-		var prevAlg, alg0, hex0 []byte
-		n := 0
-		if !s.lit('}') {
-			for {
-				alg, ok := s.str()
-				if !ok || (n > 0 && bytes.Compare(prevAlg, alg) >= 0) || !s.lit(':') {
-					return nil, false
-				}
-				hex, ok := s.str()
-				if !ok || !isHexBytes(hex) {
-					return nil, false
-				}
-				if n > 0 {
-					s.out = append(s.out, ',')
-				}
-				s.writeStr(alg)
-				s.out = append(s.out, ':')
-				s.writeStr(hex)
-				switch n {
-				case 0:
-					alg0, hex0 = alg, hex
-				case 1:
-					d = rules.Digests{string(alg0): string(hex0)}
-					fallthrough
-				default:
-					d[string(alg)] = string(hex)
-				}
-				n++
-				prevAlg = alg
-				if s.lit('}') {
-					break
-				}
-				if !s.lit(',') {
-					return nil, false
+	if !s.lit('}') {
+		for first := true; ; first = false {
+			name, ok := s.str()
+			if !ok || (!first && bytes.Compare(prev, name) >= 0) {
+				return nil, false
+			}
+			prev = name
+			if !first {
+				s.emit(',')
+			}
+			s.writeStr(name)
+			s.emit(':', '{')
+			if !s.lit(':') || !s.lit('{') {
+				return nil, false
+			}
+			var d rules.Digests
+			var prevAlg, alg0, hex0 []byte
+			n := 0
+			if !s.lit('}') {
+				for {
+					alg, ok := s.str()
+					if !ok || (n > 0 && bytes.Compare(prevAlg, alg) >= 0) || !s.lit(':') {
+						return nil, false
+					}
+					hex, ok := s.str()
+					if !ok || !isHexBytes(hex) {
+						return nil, false
+					}
+					if n > 0 {
+						s.emit(',')
+					}
+					s.writeStr(alg)
+					s.emit(':')
+					s.writeStr(hex)
+					switch n {
+					case 0:
+						alg0, hex0 = alg, hex
+					case 1:
+						d = rules.Digests{string(alg0): string(hex0)}
+						fallthrough
+					default:
+						d[string(alg)] = string(hex)
+					}
+					n++
+					prevAlg = alg
+					if s.lit('}') {
+						break
+					}
+					if !s.lit(',') {
+						return nil, false
+					}
 				}
 			}
-		}
-		switch n {
-		case 0:
-			d = rules.Digests{}
-		case 1:
-			d = s.dig.get(alg0, hex0)
-		}
-		s.out = append(s.out, '}')
-		out[string(name)] = d
-		if s.lit('}') {
-			break
-		}
-		if !s.lit(',') {
-			return nil, false
+			var nameStr string
+			shared := false
+			switch n {
+			case 0:
+				nameStr, d = string(name), rules.Digests{}
+				s.dig.add(nameStr, d)
+			case 1:
+				nameStr, d, shared = s.dig.entry(name, alg0, hex0)
+			default:
+				nameStr = string(name)
+				s.dig.add(nameStr, d)
+			}
+			if !shared && rules.ValidateName(nameStr) != nil {
+				return nil, false
+			}
+			s.emit('}')
+			if s.dig == nil {
+				entries = append(entries, artEntry{nameStr, d})
+			}
+			if s.lit('}') {
+				break
+			}
+			if !s.lit(',') {
+				return nil, false
+			}
 		}
 	}
-	s.out = append(s.out, '}')
+	s.emit('}')
+	if s.dig != nil {
+		entries = s.dig.cur
+	}
+	out := make(rules.Artifacts, len(entries))
+	for _, e := range entries {
+		out[e.name] = e.d
+	}
 	return out, true
 }
 
+// hexDigit is a lookup table of the hexadecimal digits (read-only).
+var hexDigit = [256]bool{
+	'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true, '7': true, '8': true, '9': true,
+	'a': true, 'b': true, 'c': true, 'd': true, 'e': true, 'f': true,
+	'A': true, 'B': true, 'C': true, 'D': true, 'E': true, 'F': true,
+}
+
 func isHexBytes(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
+	ok := len(b) > 0
 	for _, c := range b {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
+		ok = ok && hexDigit[c]
 	}
-	return true
+	return ok
 }
 
 // fastMetablockLink tries the fast path. ok is false when the general path must decide.
@@ -289,7 +377,8 @@ func fastMetablockLink(data []byte, lim cjson.Limits, dig *digestIntern) (*Envel
 			}
 			sigSpan = data[a:b]
 		case "signed":
-			s.out = make([]byte, 0, len(data)-s.i)
+			s.ws()
+			s.mirror, s.outStart, s.mpos = true, s.i, s.i
 			if link, signed, ok = s.signed(sub); !ok {
 				return nil, nil, false
 			}
@@ -311,7 +400,7 @@ func fastMetablockLink(data []byte, lim cjson.Limits, dig *digestIntern) (*Envel
 	if err != nil {
 		return nil, nil, false
 	}
-	env, err := parseMetablock("link", map[string]any{"signed": signed, "signatures": sigTree}, s.out)
+	env, err := parseMetablock("link", map[string]any{"signed": signed, "signatures": sigTree}, s.canonical())
 	if err != nil || env.Type != "link" {
 		return nil, nil, false
 	}
@@ -325,7 +414,7 @@ func (s *fastScanner) signed(lim cjson.Limits) (*Link, map[string]any, bool) {
 	if !s.lit('{') {
 		return nil, nil, false
 	}
-	s.out = append(s.out, '{')
+	s.emit('{')
 	tree := map[string]any{}
 	var prev []byte
 	var mats, prods rules.Artifacts
@@ -336,10 +425,10 @@ func (s *fastScanner) signed(lim cjson.Limits) (*Link, map[string]any, bool) {
 		}
 		prev = key
 		if !first {
-			s.out = append(s.out, ',')
+			s.emit(',')
 		}
 		s.writeStr(key)
-		s.out = append(s.out, ':')
+		s.emit(':')
 		switch string(key) {
 		case "materials":
 			if mats, ok = s.artifacts(); !ok {
@@ -364,7 +453,7 @@ func (s *fastScanner) signed(lim cjson.Limits) (*Link, map[string]any, bool) {
 			if err != nil {
 				return nil, nil, false
 			}
-			s.out = append(s.out, c...)
+			s.emit(c...)
 			tree[string(key)] = v
 		}
 		if s.lit('}') {
@@ -374,31 +463,16 @@ func (s *fastScanner) signed(lim cjson.Limits) (*Link, map[string]any, bool) {
 			return nil, nil, false
 		}
 	}
-	s.out = append(s.out, '}')
+	s.emit('}')
 	l, err := linkFromTree(tree)
 	if err != nil {
 		return nil, nil, false
 	}
 	if mats != nil {
-		if err := validateNames(mats); err != nil {
-			return nil, nil, false
-		}
 		l.Materials = mats
 	}
 	if prods != nil {
-		if err := validateNames(prods); err != nil {
-			return nil, nil, false
-		}
 		l.Products = prods
 	}
 	return l, tree, true
-}
-
-func validateNames(a rules.Artifacts) error {
-	for name := range a {
-		if err := rules.ValidateName(name); err != nil {
-			return err
-		}
-	}
-	return nil
 }

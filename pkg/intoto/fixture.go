@@ -34,6 +34,9 @@ type ChainSpec struct {
 	Artifacts int
 	// Functionaries per step, all required (the step threshold). Zero value: 1.
 	Functionaries int
+	// Dirs spreads the artifacts over this many directories, with one rule per directory in
+	// each step (so a step has Dirs+1 rules per side). Zero value: 1, a single "src/*" rule.
+	Dirs int
 	// Now is the generation time; the layout expires 30 days later. Zero value: time.Now().
 	Now time.Time
 	// Tamper names one defect: "" (none), "artifact" (a material of "build" differs from the
@@ -120,12 +123,25 @@ func GenerateChain(spec ChainSpec) (*Chain, error) {
 		}
 		return out
 	}
+	dirs := max(spec.Dirs, 1)
+	dirOf := func(top string, i int) string {
+		if dirs == 1 {
+			return top + "/"
+		}
+		return fmt.Sprintf("%s/d%03d/", top, i%dirs)
+	}
+	var cloneP, buildM, buildP [][]string
+	for d := range dirs {
+		cloneP = append(cloneP, []string{"CREATE", dirOf("src", d) + "*"})
+		buildM = append(buildM, []string{"MATCH", dirOf("src", d) + "*", "WITH", "PRODUCTS", "FROM", "clone"})
+		buildP = append(buildP, []string{"CREATE", dirOf("bin", d) + "*"})
+	}
 	layout.Steps = []Step{
 		{Name: "clone", Threshold: nf, PubKeys: ids("clone"), ExpectedCommand: []string{"git", "clone", "https://example.org/app.git"},
-			ExpectedProducts: [][]string{{"CREATE", "src/*"}, {"DISALLOW", "*"}}},
+			ExpectedProducts: append(cloneP, []string{"DISALLOW", "*"})},
 		{Name: "build", Threshold: nf, PubKeys: ids("build"), ExpectedCommand: []string{"make"},
-			ExpectedMaterials: [][]string{{"MATCH", "src/*", "WITH", "PRODUCTS", "FROM", "clone"}, {"DISALLOW", "*"}},
-			ExpectedProducts:  [][]string{{"CREATE", "bin/*"}, {"DISALLOW", "*"}}},
+			ExpectedMaterials: append(buildM, []string{"DISALLOW", "*"}),
+			ExpectedProducts:  append(buildP, []string{"DISALLOW", "*"})},
 		{Name: "package", Threshold: nf, PubKeys: ids("package"), ExpectedCommand: []string{"tar", "czf", "app.tar.gz", "bin"},
 			ExpectedMaterials: [][]string{{"MATCH", "bin/*", "WITH", "PRODUCTS", "FROM", "build"}, {"DISALLOW", "*"}},
 			ExpectedProducts:  [][]string{{"CREATE", "app.tar.gz"}, {"DISALLOW", "*"}}},
@@ -139,8 +155,8 @@ func GenerateChain(spec ChainSpec) (*Chain, error) {
 	src := make(rules.Artifacts, n)
 	bin := make(rules.Artifacts, n)
 	for i := range n {
-		src[fmt.Sprintf("src/file%07d.c", i)] = FileDigest(fmt.Sprintf("source %d", i))
-		bin[fmt.Sprintf("bin/file%07d.o", i)] = FileDigest(fmt.Sprintf("object %d", i))
+		src[fmt.Sprintf("%sfile%07d.c", dirOf("src", i), i)] = FileDigest(fmt.Sprintf("source %d", i))
+		bin[fmt.Sprintf("%sfile%07d.o", dirOf("bin", i), i)] = FileDigest(fmt.Sprintf("object %d", i))
 	}
 	pkg := rules.Artifacts{"app.tar.gz": FileDigest("package")}
 	links := []*Link{
@@ -154,7 +170,7 @@ func GenerateChain(spec ChainSpec) (*Chain, error) {
 		for k, v := range src {
 			m[k] = v
 		}
-		m["src/file0000000.c"] = FileDigest("evil")
+		m[dirOf("src", 0)+"file0000000.c"] = FileDigest("evil")
 		links[1] = &Link{Name: "build", Command: links[1].Command, Materials: m, Products: bin}
 	case "extra-product":
 		links[2] = &Link{Name: "package", Command: links[2].Command, Materials: bin,
