@@ -139,4 +139,3 @@ func FuzzVerify(f *testing.F) {
 		checkErr(t, err)
 	})
 }
-
