@@ -233,8 +233,13 @@ func (d *tufDemo) run() bool {
 	return all
 }
 
-// keep writes the newest published repository and the trusted root to dir.
+// keep lifts the revocations (republishing an empty revocation list, as an owner would after
+// the functionaries rotated their keys... here simply so that the kept repository verifies),
+// then writes the newest published repository and the trusted root to dir.
 func (d *tufDemo) keep(dir string) error {
+	if err := d.repo.Unrevoke(); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -244,7 +249,7 @@ func (d *tufDemo) keep(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "root.json"), d.repo.TrustedRoot(), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(d.e.stdout, "\nrepository kept in %s; try:\n  tinto verify --root %s --repo %s %s\n",
+	fmt.Fprintf(d.e.stdout, "\nrepository kept in %s (with an empty revocation list again); try:\n  tinto verify --root %s --repo %s %s\n",
 		dir, filepath.Join(dir, "root.json"), dir, verifytest.DefaultPackage)
 	return nil
 }

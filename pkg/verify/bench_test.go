@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tintoproject/tinto/pkg/cjson"
 	"github.com/tintoproject/tinto/pkg/intoto"
 	"github.com/tintoproject/tinto/pkg/keys"
 	"github.com/tintoproject/tinto/pkg/tuf"
@@ -132,7 +133,8 @@ func BenchmarkVerifyCold(b *testing.B) {
 		b.Run(fmt.Sprintf("n=%d/layer=intoto", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				_, err := intoto.Verify(ctx, layout, intoto.Options{LayoutKeys: []*keys.Key{r.Owner.Key}, Links: links, Now: now, Params: map[string]string{}})
+				_, err := intoto.Verify(ctx, layout, intoto.Options{LayoutKeys: []*keys.Key{r.Owner.Key}, Links: links, Now: now, Params: map[string]string{},
+					Limits: cjson.Limits{MaxBytes: 64 << 20}})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -141,7 +143,8 @@ func BenchmarkVerifyCold(b *testing.B) {
 		b.Run(fmt.Sprintf("n=%d/layer=verify", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				v, err := verify.New(r.TrustedRoot(), verify.Options{Now: now, Repository: memRepository(b, r, now)})
+				v, err := verify.New(r.TrustedRoot(), verify.Options{Now: now, Repository: memRepository(b, r, now),
+					Limits: verify.Limits{MaxMetadataBytes: 64 << 20}})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -159,7 +159,7 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 	}
 	var checker revocation.Checker
 	finish := func() (*Result, error) {
-		return v.decide(ctx, res, failures, now, checker, start)
+		return v.decide(ctx, name, res, failures, now, checker, start)
 	}
 
 	// Phase 1: TUF.
@@ -287,19 +287,19 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 		Time:       now,
 		Revocation: checker,
 	}
-	return v.decideWith(ctx, res, failures, in, start)
+	return v.decideWith(ctx, name, res, failures, in, start)
 }
 
 // decide finishes a verification that failed before the policy could see any evidence.
-func (v *Verifier) decide(ctx context.Context, res *Result, failures []error, now time.Time, checker revocation.Checker, start time.Time) (*Result, error) {
+func (v *Verifier) decide(ctx context.Context, name string, res *Result, failures []error, now time.Time, checker revocation.Checker, start time.Time) (*Result, error) {
 	in := &policy.Input{Time: now, Revocation: checker}
 	if res.Target != nil {
 		in.Target = policyTarget(res.Target)
 	}
-	return v.decideWith(ctx, res, failures, in, start)
+	return v.decideWith(ctx, name, res, failures, in, start)
 }
 
-func (v *Verifier) decideWith(ctx context.Context, res *Result, failures []error, in *policy.Input, start time.Time) (*Result, error) {
+func (v *Verifier) decideWith(ctx context.Context, name string, res *Result, failures []error, in *policy.Input, start time.Time) (*Result, error) {
 	t0 := time.Now()
 	d, perr := v.policy.Evaluate(ctx, in)
 	res.Timings.Policy = time.Since(t0)
@@ -319,15 +319,11 @@ func (v *Verifier) decideWith(ctx context.Context, res *Result, failures []error
 	if len(failures) == 0 && d.Allowed() {
 		return res, nil
 	}
-	return res, denial(res, failures)
+	return res, denial(name, res, failures)
 }
 
 // denial builds the error returned with a denying Result.
-func denial(res *Result, failures []error) error {
-	name := ""
-	if res.Target != nil {
-		name = res.Target.Name
-	}
+func denial(name string, res *Result, failures []error) error {
 	if len(failures) == 0 {
 		err := res.Decision.Err()
 		var ve *verr.VerificationError

@@ -435,3 +435,12 @@ func (r *Repo) Files() map[string][]byte {
 	}
 	return out
 }
+
+// Unrevoke empties the revocation list and republishes.
+func (r *Repo) Unrevoke() error {
+	r.revoked = nil
+	if err := r.writeRevocations(); err != nil {
+		return err
+	}
+	return r.Publish()
+}
