@@ -237,6 +237,9 @@ class Chain:
   def __init__(self, root, seed, pool):
     self.seed = seed
     self.rng = random.Random(seed)
+    # Features added later draw from rng2, so that a seed keeps producing the same chain
+    # structure as before they were added.
+    self.rng2 = random.Random(seed * 7919 + 1)
     self.pool = pool
     self.dir = os.path.join(root, "c%d" % seed)
     self.work = os.path.join(self.dir, "work")
@@ -538,7 +541,12 @@ class Chain:
     nsteps = rng.choice([1, 2, 2, 3, 3, 4])
     steps = []
     for i in range(nsteps):
-      steps.append(rng.choice(["build", "fetch", "test", "package", "sign", "lint"]) + "-%d" % i)
+      name = rng.choice(["build", "fetch", "test", "package", "sign", "lint"]) + "-%d" % i
+      if self.rng2.random() < 0.1:
+        # Step names are file-name components of link names: odd but valid ones.
+        name = self.rng2.choice(["x.y", "sp ace", "\u00fcn\u00efcode", "UPPER", "a_b", "-dash", "v1.2.3"]) + "%d" % i
+        self.feature("odd-step-name")
+      steps.append(name)
 
     # Functionaries.
     used = set()
