@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/tintoproject/tinto/pkg/rules"
+	"github.com/tintoproject/tinto/pkg/verr"
 )
 
 // artifactProgram is one organisation-wide artifact rule, compiled once with pkg/rules and run
@@ -12,6 +13,9 @@ import (
 type artifactProgram struct {
 	prog *rules.Program
 	text string
+	// disallow is set for a DISALLOW rule: it fails when its pattern matches any artifact of
+	// the side, which needs no queue, so it is run directly with the rule's compiled glob.
+	disallow *rules.Glob
 }
 
 func compileArtifactRule(verb Verb, rest string) (*artifactProgram, error) {
@@ -24,16 +28,18 @@ func compileArtifactRule(verb Verb, rest string) (*artifactProgram, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &artifactProgram{prog: p, text: strings.Join(fields, " ")}, nil
+	ap := &artifactProgram{prog: p, text: strings.Join(fields, " ")}
+	if r.Verb == rules.Verb("DISALLOW") {
+		g, err := rules.CompileGlob(r.Pattern)
+		if err != nil {
+			return nil, err
+		}
+		ap.disallow = g
+	}
+	return ap, nil
 }
 
-func toArtifacts(m map[string]Digests) rules.Artifacts {
-	out := make(rules.Artifacts, len(m))
-	for k, v := range m {
-		out[k] = rules.Digests(v)
-	}
-	return out
-}
+func toArtifacts(m map[string]Digests) rules.Artifacts { return rules.Artifacts(m) }
 
 // run applies the rule to one link. It returns the artifacts consumed, whether the rule was
 // not applicable (matched nothing and did not fail), and the failure.
@@ -52,6 +58,9 @@ func (a *artifactProgram) run(side string, l *Link, step *Step, lay *Layout) ([]
 		}
 		return rules.StepArtifacts{}, false
 	}
+	if a.disallow != nil {
+		return a.runDisallow(self, s)
+	}
 	res := a.prog.Run(s, self, steps)
 	consumed := make([]string, 0, len(res.ConsumedBy))
 	for name := range res.ConsumedBy {
@@ -60,4 +69,33 @@ func (a *artifactProgram) run(side string, l *Link, step *Step, lay *Layout) ([]
 	sort.Strings(consumed)
 	na := len(res.Outcomes) > 0 && res.Outcomes[0].NotApplicable
 	return consumed, na && res.Err == nil, res.Err
+}
+
+// runDisallow is Program.Run for a lone DISALLOW rule: the queue is the whole side, and the rule
+// fails on the lexicographically first name that matches (or that ValidateName rejects).
+func (a *artifactProgram) runDisallow(self rules.StepArtifacts, s rules.Side) ([]string, bool, error) {
+	queue := self.Products
+	if s == rules.Materials {
+		queue = self.Materials
+	}
+	bad, badErr := "", error(nil)
+	for name := range queue {
+		if err := rules.ValidateName(name); err != nil {
+			if bad == "" || name < bad || badErr == nil {
+				bad, badErr = name, err
+			}
+			continue
+		}
+		if badErr == nil && a.disallow.Match(name) && (bad == "" || name < bad) {
+			bad = name
+		}
+	}
+	switch {
+	case badErr != nil:
+		return nil, false, &verr.VerificationError{Reason: verr.RuleFailed, Artifact: bad, Msg: "invalid artifact name", Err: badErr}
+	case bad != "":
+		return nil, false, &verr.VerificationError{Reason: verr.RuleFailed, Rule: a.text, Artifact: bad,
+			Msg: "artifact matched by DISALLOW"}
+	}
+	return nil, true, nil
 }

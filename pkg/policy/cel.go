@@ -157,7 +157,8 @@ func compileCEL(env *cel.Env, text string) (cel.Program, []celError) {
 	if !ast.OutputType().IsExactType(types.BoolType) {
 		return nil, []celError{{msg: fmt.Sprintf("expression has type %s, want bool", ast.OutputType())}}
 	}
-	prg, err := env.Program(ast, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(64), cel.EvalOptions(cel.OptOptimize))
+	// The cost limit bounds every evaluation, so no context polling is needed.
+	prg, err := env.Program(ast, cel.CostLimit(CostLimit), cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		return nil, []celError{{msg: err.Error()}}
 	}
@@ -206,7 +207,10 @@ func (a *activation) Parent() interpreter.Activation { return nil }
 // evalBool evaluates a condition. An error (runtime error, cost limit, non-bool) is returned as
 // is: the caller records the rule as Indeterminate.
 func (c *condition) evalBool(ctx context.Context, a *activation) (bool, error) {
-	out, _, err := c.prg.ContextEval(ctx, a)
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	out, _, err := c.prg.Eval(a)
 	if err != nil {
 		return false, err
 	}

@@ -57,6 +57,8 @@ type compiled struct {
 	indeterminateWarn bool
 	rules             []*rule
 	hasRevoke         bool
+	revokeKeys        map[string][]*rule
+	revokeDigests     map[revokeDigestKey]*rule
 }
 
 // normal is the normalised form of a policy, hashed for the PolicyID.
@@ -196,6 +198,7 @@ func compile(doc *document, opts *Options, d *diags) *compiled {
 		d.add(SevError, 0, 0, CodeSyntax, "normalising: %v", err)
 		return nil
 	}
+	c.indexRevocations()
 	sum := sha256.Sum256(b)
 	c.id = "sha256:" + hex.EncodeToString(sum[:])
 	return c

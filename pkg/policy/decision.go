@@ -169,7 +169,11 @@ type TrailEntry struct {
 type Evidence struct {
 	// Kind is the subject kind: target, layout, step, link, attestation, key, artifact.
 	Kind string `json:"kind"`
-	// Ref names the subject, e.g. "layout root.layout / step build / link 0f1e…".
+	// Layout and Step locate the subject, when it has them.
+	Layout string `json:"layout,omitempty"`
+	Step   string `json:"step,omitempty"`
+	// Ref names the subject itself: a target or artifact name (artifacts as
+	// "materials:<name>" or "products:<name>"), a keyid, or a layout, link or attestation digest.
 	Ref string `json:"ref"`
 	// Result is what the rule found for this subject: "selected", "matched", "failed", "ok",
 	// "error", ...

@@ -20,9 +20,10 @@ type evaluator struct {
 	in  *Input
 	act activation
 
-	lookups   []Lookup
-	lookupBy  []*rule // the policy REVOKE rule that answered lookups[i], or nil
-	index     map[revocation.Ref]int
+	lookups  []Lookup
+	lookupBy []*rule // the policy REVOKE rule that answered lookups[i], or nil
+	// revs[li] holds the indices into lookups of layout li's lookups, aligned with the evidence.
+	revs      []layoutRev
 	warnings  []string
 	layoutsOK []bool
 }
@@ -143,6 +144,9 @@ func (ev *evaluator) vote(e *TrailEntry) {
 
 func addEvidence(e *TrailEntry, n *int, ev Evidence) {
 	*n++
+	if e.Evidence == nil {
+		e.Evidence = make([]Evidence, 0, 8)
+	}
 	if len(e.Evidence) < maxEvidence {
 		e.Evidence = append(e.Evidence, ev)
 	} else if *n == maxEvidence+1 {
@@ -161,14 +165,16 @@ func globMatch(pattern, name string) bool {
 // ---------------------------------------------------------------------------------------------
 // Revocation
 
-// lookup answers one revocation lookup, recording it once.
+// layoutRev locates one layout's revocation lookups in evaluator.lookups.
+type layoutRev struct {
+	layout  int
+	signers []int
+	// links[i] is {link lookup, functionary lookup} for the i-th link in step order.
+	links [][2]int
+}
+
+// lookup answers one revocation lookup and records it.
 func (ev *evaluator) lookup(ref revocation.Ref) int {
-	if i, ok := ev.index[ref]; ok {
-		return i
-	}
-	if ev.index == nil {
-		ev.index = make(map[revocation.Ref]int)
-	}
 	var l Lookup
 	l.Ref = ref
 	r := ev.c.revokedBy(ref)
@@ -193,7 +199,6 @@ func (ev *evaluator) lookup(ref revocation.Ref) int {
 	}
 	ev.lookups = append(ev.lookups, l)
 	ev.lookupBy = append(ev.lookupBy, r)
-	ev.index[ref] = len(ev.lookups) - 1
 	return len(ev.lookups) - 1
 }
 
@@ -204,15 +209,9 @@ func (c *compiled) revokedBy(ref revocation.Ref) *rule {
 	if !c.hasRevoke {
 		return nil
 	}
-	for _, r := range c.rules {
-		if r.verb != VerbRevoke {
-			continue
-		}
-		switch ref.Kind {
-		case revocation.KindKey, revocation.KindFunctionary:
-			if r.subject != subjKey || !r.keyids[strings.ToLower(ref.KeyID)] {
-				continue
-			}
+	switch ref.Kind {
+	case revocation.KindKey, revocation.KindFunctionary:
+		for _, r := range c.revokeKeys[strings.ToLower(ref.KeyID)] {
 			if r.step != "" && (ref.Kind != revocation.KindFunctionary || !globMatch(r.step, ref.Step)) {
 				continue
 			}
@@ -220,21 +219,47 @@ func (c *compiled) revokedBy(ref revocation.Ref) *rule {
 				continue
 			}
 			return r
-		case revocation.KindLayout:
-			if r.subject == subjLayout && r.digests[strings.ToLower(ref.Digest)] {
-				return r
-			}
-		case revocation.KindLink:
-			if (r.subject == subjLink || r.subject == subjAttestation) && r.digests[strings.ToLower(ref.Digest)] {
-				return r
-			}
-		case revocation.KindArtifact:
-			if r.subject == subjArtifact && r.digests[strings.ToLower(ref.Digest)] {
-				return r
+		}
+	case revocation.KindLayout, revocation.KindLink, revocation.KindArtifact:
+		return c.revokeDigests[revokeDigestKey{ref.Kind, strings.ToLower(ref.Digest)}]
+	}
+	return nil
+}
+
+type revokeDigestKey struct {
+	kind   revocation.Kind
+	digest string
+}
+
+// indexRevocations builds the REVOKE lookup tables (first rule in policy order wins).
+func (c *compiled) indexRevocations() {
+	c.revokeKeys = map[string][]*rule{}
+	c.revokeDigests = map[revokeDigestKey]*rule{}
+	for _, r := range c.rules {
+		if r.verb != VerbRevoke {
+			continue
+		}
+		for _, k := range sortedKeys(r.keyids) {
+			c.revokeKeys[k] = append(c.revokeKeys[k], r)
+		}
+		var kinds []revocation.Kind
+		switch r.subject {
+		case subjLayout:
+			kinds = []revocation.Kind{revocation.KindLayout}
+		case subjLink, subjAttestation:
+			kinds = []revocation.Kind{revocation.KindLink}
+		case subjArtifact:
+			kinds = []revocation.Kind{revocation.KindArtifact}
+		}
+		for _, d := range sortedKeys(r.digests) {
+			for _, k := range kinds {
+				key := revokeDigestKey{k, d}
+				if _, ok := c.revokeDigests[key]; !ok {
+					c.revokeDigests[key] = r
+				}
 			}
 		}
 	}
-	return nil
 }
 
 func keyRef(layout, step, keyid string) revocation.Ref {
@@ -250,6 +275,20 @@ func keyRef(layout, step, keyid string) revocation.Ref {
 // policy says revocation.unknown: warn.
 func (ev *evaluator) revocationEntry() TrailEntry {
 	in := ev.in
+	n := 0
+	for li := range in.Layouts {
+		l := &in.Layouts[li]
+		n += 1 + len(l.Signers)
+		for si := range l.Steps {
+			n += 2 * len(l.Steps[si].Links)
+		}
+	}
+	if in.Target != nil {
+		n += len(in.Target.Hashes)
+	}
+	ev.lookups = make([]Lookup, 0, n+len(in.Attestations)*2)
+	ev.lookupBy = make([]*rule, 0, cap(ev.lookups))
+	ev.revs = make([]layoutRev, len(in.Layouts))
 	if t := in.Target; t != nil {
 		for _, alg := range sortedKeys(t.Hashes) {
 			ev.lookup(revocation.Ref{Kind: revocation.KindArtifact, Digest: alg + ":" + strings.ToLower(t.Hashes[alg]), Name: t.Name})
@@ -257,9 +296,11 @@ func (ev *evaluator) revocationEntry() TrailEntry {
 	}
 	for li := range in.Layouts {
 		l := &in.Layouts[li]
-		ev.lookup(revocation.Ref{Kind: revocation.KindLayout, Digest: l.Digest, Name: l.Name, Version: l.Version})
-		for _, s := range l.Signers {
-			ev.lookup(keyRef(l.Name, "", s))
+		lr := &ev.revs[li]
+		lr.layout = ev.lookup(revocation.Ref{Kind: revocation.KindLayout, Digest: l.Digest, Name: l.Name, Version: l.Version})
+		lr.signers = make([]int, len(l.Signers))
+		for i, s := range l.Signers {
+			lr.signers[i] = ev.lookup(keyRef(l.Name, "", s))
 		}
 		for _, k := range l.Keys {
 			if k.Issuer != "" && k.Serial != "" {
@@ -270,8 +311,9 @@ func (ev *evaluator) revocationEntry() TrailEntry {
 			s := &l.Steps[si]
 			for ki := range s.Links {
 				k := &s.Links[ki]
-				ev.lookup(revocation.Ref{Kind: revocation.KindLink, Digest: k.Digest, Name: l.Name, Step: s.Name})
-				ev.lookup(keyRef(l.Name, s.Name, k.KeyID))
+				a := ev.lookup(revocation.Ref{Kind: revocation.KindLink, Digest: k.Digest, Name: l.Name, Step: s.Name})
+				b := ev.lookup(keyRef(l.Name, s.Name, k.KeyID))
+				lr.links = append(lr.links, [2]int{a, b})
 			}
 		}
 	}
@@ -351,31 +393,12 @@ func describeRef(r revocation.Ref) string {
 	return s
 }
 
-// keyRevoked reports whether a key is revoked for (layout, step), with the lookup.
-func (ev *evaluator) keyRevoked(layout, step, keyid string) (bool, *Lookup) {
-	i, ok := ev.index[keyRef(layout, step, keyid)]
-	if !ok {
-		return false, nil
+// revokedAt returns the lookup at index i when it says Revoked.
+func (ev *evaluator) revokedAt(i int) *Lookup {
+	if i < 0 || i >= len(ev.lookups) || ev.lookups[i].Status.State != revocation.Revoked {
+		return nil
 	}
-	if ev.lookups[i].Status.State == revocation.Revoked {
-		return true, &ev.lookups[i]
-	}
-	return false, nil
-}
-
-func (ev *evaluator) digestRevoked(kind revocation.Kind, layout, step, digest string) (bool, *Lookup) {
-	var ref revocation.Ref
-	switch kind {
-	case revocation.KindLink:
-		ref = revocation.Ref{Kind: kind, Digest: digest, Name: layout, Step: step}
-	default:
-		return false, nil
-	}
-	i, ok := ev.index[ref]
-	if ok && ev.lookups[i].Status.State == revocation.Revoked {
-		return true, &ev.lookups[i]
-	}
-	return false, nil
+	return &ev.lookups[i]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -392,7 +415,7 @@ func (ev *evaluator) layoutsEntry() TrailEntry {
 	n := 0
 	for li := range in.Layouts {
 		l := &in.Layouts[li]
-		probs, rsn := ev.checkLayout(l)
+		probs, rsn := ev.checkLayout(l, &ev.revs[li])
 		res := "ok"
 		if len(probs) > 0 {
 			res = "failed"
@@ -403,7 +426,7 @@ func (ev *evaluator) layoutsEntry() TrailEntry {
 			ok++
 			ev.layoutsOK[li] = true
 		}
-		addEvidence(&e, &n, Evidence{Kind: "layout", Ref: l.Name + " " + l.Digest, Result: res, Detail: strings.Join(probs, "; ")})
+		addEvidence(&e, &n, Evidence{Kind: "layout", Layout: l.Name, Ref: l.Digest, Result: res, Detail: strings.Join(probs, "; ")})
 	}
 	total := len(in.Layouts)
 	var want int
@@ -442,7 +465,7 @@ func (ev *evaluator) layoutsEntry() TrailEntry {
 	return e
 }
 
-func (ev *evaluator) checkLayout(l *Layout) ([]string, verr.Reason) {
+func (ev *evaluator) checkLayout(l *Layout, lr *layoutRev) ([]string, verr.Reason) {
 	var probs []string
 	var reason verr.Reason
 	fail := func(r verr.Reason, format string, args ...any) {
@@ -459,42 +482,49 @@ func (ev *evaluator) checkLayout(l *Layout) ([]string, verr.Reason) {
 	} else if l.Expires.IsZero() {
 		fail(verr.LayoutInvalid, "no expiry date")
 	}
-	if i, ok := ev.index[revocation.Ref{Kind: revocation.KindLayout, Digest: l.Digest, Name: l.Name, Version: l.Version}]; ok && ev.state(i) == revocation.Revoked {
-		fail(verr.Revoked, "layout revoked by %s", ev.lookups[i].Status.Source)
+	if lk := ev.revokedAt(lr.layout); lk != nil {
+		fail(verr.Revoked, "layout revoked by %s", lk.Status.Source)
 	}
 	need := max(l.Threshold, 1)
-	signers := map[string]bool{}
+	var counted [8]string
+	signers := counted[:0]
 	var excluded []string
-	for _, s := range l.Signers {
-		if r, lk := ev.keyRevoked(l.Name, "", s); r {
-			excluded = append(excluded, fmt.Sprintf("key %s revoked by %s", s, lk.Status.Source))
+	for i, s := range l.Signers {
+		if lk := ev.revokedAt(lr.signers[i]); lk != nil {
+			excluded = append(excluded, "key "+s+" revoked by "+lk.Status.Source)
 			continue
 		}
-		signers[s] = true
+		signers = addDistinct(signers, s)
 	}
 	if len(signers) < need {
 		fail(thresholdReason(excluded), "%d of %d required layout signature(s) by keys that are not revoked%s", len(signers), need, suffix(excluded))
 	}
+	li := 0
 	for si := range l.Steps {
 		s := &l.Steps[si]
 		need := max(s.Threshold, 1)
-		keys := map[string]bool{}
+		keys := counted[:0]
 		var excluded []string
 		for ki := range s.Links {
 			k := &s.Links[ki]
+			idx := [2]int{-1, -1}
+			if li < len(lr.links) {
+				idx = lr.links[li]
+			}
+			li++
 			if !containsFold(s.Functionaries, k.KeyID) {
-				excluded = append(excluded, fmt.Sprintf("key %s is not a functionary of the step", k.KeyID))
+				excluded = append(excluded, "key "+k.KeyID+" is not a functionary of the step")
 				continue
 			}
-			if r, lk := ev.digestRevoked(revocation.KindLink, l.Name, s.Name, k.Digest); r {
-				excluded = append(excluded, fmt.Sprintf("link %s revoked by %s", k.Digest, lk.Status.Source))
+			if lk := ev.revokedAt(idx[0]); lk != nil {
+				excluded = append(excluded, "link "+k.Digest+" revoked by "+lk.Status.Source)
 				continue
 			}
-			if r, lk := ev.keyRevoked(l.Name, s.Name, k.KeyID); r {
-				excluded = append(excluded, fmt.Sprintf("functionary key %s revoked by %s", k.KeyID, lk.Status.Source))
+			if lk := ev.revokedAt(idx[1]); lk != nil {
+				excluded = append(excluded, "functionary key "+k.KeyID+" revoked by "+lk.Status.Source)
 				continue
 			}
-			keys[strings.ToLower(k.KeyID)] = true
+			keys = addDistinct(keys, k.KeyID)
 		}
 		if len(keys) < need {
 			fail(thresholdReason(excluded), "step %s: %d of %d required functionary link(s)%s", s.Name, len(keys), need, suffix(excluded))
@@ -506,6 +536,16 @@ func (ev *evaluator) checkLayout(l *Layout) ([]string, verr.Reason) {
 		}
 	}
 	return probs, reason
+}
+
+// addDistinct appends keyid unless it is already there (case-insensitively).
+func addDistinct(set []string, keyid string) []string {
+	for _, k := range set {
+		if strings.EqualFold(k, keyid) {
+			return set
+		}
+	}
+	return append(set, keyid)
 }
 
 func thresholdReason(excluded []string) verr.Reason {

@@ -8,7 +8,25 @@ import (
 )
 
 // subjectVisit is called once per subject a rule's layout/step filters admit. ref names it.
-type subjectVisit func(kind, ref string) (stop bool)
+type subjectVisit func(kind string, ref subjRef) (stop bool)
+
+// subjRef locates a subject: its layout and step (when it has them) and its own name.
+type subjRef struct{ layout, step, name string }
+
+func (r subjRef) evidence(kind, result, detail string) Evidence {
+	return Evidence{Kind: kind, Layout: r.layout, Step: r.step, Ref: r.name, Result: result, Detail: detail}
+}
+
+func (r subjRef) String() string {
+	s := r.name
+	if r.step != "" {
+		s = r.step + " " + s
+	}
+	if r.layout != "" {
+		s = r.layout + "/" + s
+	}
+	return s
+}
 
 // forSubjects binds each subject of kind r.subject into ev.act in turn and calls f.
 func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
@@ -17,13 +35,13 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 	switch r.subject {
 	case subjTarget:
 		if in.Target != nil {
-			f("target", in.Target.Name)
+			f("target", subjRef{name: in.Target.Name})
 		}
 		return
 	case subjAttestation:
 		for i := range in.Attestations {
 			a.att = &in.Attestations[i]
-			if f("attestation", a.att.PredicateType+" "+a.att.Digest) {
+			if f("attestation", subjRef{name: a.att.Digest, step: a.att.PredicateType}) {
 				return
 			}
 		}
@@ -36,7 +54,7 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 				break
 			}
 			a.key = &KeySubject{KeyID: at.Signer, Role: "attestation"}
-			if f("key", at.Signer) {
+			if f("key", subjRef{name: at.Signer}) {
 				return
 			}
 		}
@@ -49,7 +67,7 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 		a.layout = l
 		switch r.subject {
 		case subjLayout:
-			if f("layout", l.Name) {
+			if f("layout", subjRef{layout: l.Name, name: l.Digest}) {
 				return
 			}
 			continue
@@ -57,7 +75,7 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 			if r.step == "" {
 				for _, s := range l.Signers {
 					a.key = keySubject(l, "", s, "layout")
-					if f("key", "layout "+l.Name+" signer "+s) {
+					if f("key", subjRef{layout: l.Name, name: s}) {
 						return
 					}
 				}
@@ -71,7 +89,7 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 			a.step = s
 			switch r.subject {
 			case subjStep:
-				if f("step", l.Name+"/"+s.Name) {
+				if f("step", subjRef{layout: l.Name, step: s.Name}) {
 					return
 				}
 				continue
@@ -84,7 +102,7 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 					}
 					seen[k] = true
 					a.key = keySubject(l, s.Name, k, "functionary")
-					if f("key", l.Name+"/"+s.Name+" functionary "+k) {
+					if f("key", subjRef{layout: l.Name, step: s.Name, name: k}) {
 						return
 					}
 				}
@@ -94,7 +112,7 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 				k := &s.Links[ki]
 				a.link = k
 				if r.subject == subjLink {
-					if f("link", l.Name+"/"+s.Name+" "+k.Digest) {
+					if f("link", subjRef{layout: l.Name, step: s.Name, name: k.Digest}) {
 						return
 					}
 					continue
@@ -107,7 +125,7 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 					}
 					for _, name := range sortedKeys(m) {
 						a.artifact = &ArtifactSubject{Name: name, Digests: m[name], Side: side, Step: s.Name, Layout: l.Name, Signer: k.KeyID}
-						if f("artifact", l.Name+"/"+s.Name+" "+side+" "+name) {
+						if f("artifact", subjRef{layout: l.Name, step: s.Name, name: side + ":" + name}) {
 							return
 						}
 					}
@@ -140,17 +158,17 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 	}
 	var selected, hits, failed, errs, n, runs, naRuns int
 	var firstFail string
-	ev.forSubjects(r, func(kind, ref string) bool {
+	ev.forSubjects(r, func(kind string, ref subjRef) bool {
 		if ev.ctx.Err() != nil {
 			errs++
-			addEvidence(&e, &n, Evidence{Kind: kind, Ref: ref, Result: "error", Detail: ev.ctx.Err().Error()})
+			addEvidence(&e, &n, ref.evidence(kind, "error", ev.ctx.Err().Error()))
 			return true
 		}
 		if r.where != nil {
 			ok, err := r.where.evalBool(ev.ctx, &ev.act)
 			if err != nil {
 				errs++
-				addEvidence(&e, &n, Evidence{Kind: kind, Ref: ref, Result: "error", Detail: "where: " + err.Error()})
+				addEvidence(&e, &n, ref.evidence(kind, "error", "where: "+err.Error()))
 				return false
 			}
 			if !ok {
@@ -166,15 +184,15 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 				ok, err = r.when.evalBool(ev.ctx, &ev.act)
 				if err != nil {
 					errs++
-					addEvidence(&e, &n, Evidence{Kind: kind, Ref: ref, Result: "error", Detail: "when: " + err.Error()})
+					addEvidence(&e, &n, ref.evidence(kind, "error", "when: "+err.Error()))
 					return false
 				}
 			}
 			if ok {
 				hits++
-				addEvidence(&e, &n, Evidence{Kind: kind, Ref: ref, Result: "matched"})
+				addEvidence(&e, &n, ref.evidence(kind, "matched", ""))
 			} else {
-				addEvidence(&e, &n, Evidence{Kind: kind, Ref: ref, Result: "not-matched"})
+				addEvidence(&e, &n, ref.evidence(kind, "not-matched", ""))
 			}
 		case r.verb == VerbRequire:
 			var why []string
@@ -182,7 +200,7 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 				ok, err := c.evalBool(ev.ctx, &ev.act)
 				if err != nil {
 					errs++
-					addEvidence(&e, &n, Evidence{Kind: kind, Ref: ref, Result: "error", Detail: fmt.Sprintf("expect[%d] %s: %v", i, c.text, err)})
+					addEvidence(&e, &n, ref.evidence(kind, "error", fmt.Sprintf("expect[%d] %s: %v", i, c.text, err)))
 					return false
 				}
 				if !ok {
@@ -198,17 +216,17 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 			if len(why) > 0 {
 				failed++
 				if firstFail == "" {
-					firstFail = ref + ": " + strings.Join(why, "; ")
+					firstFail = ref.String() + ": " + strings.Join(why, "; ")
 				}
-				addEvidence(&e, &n, Evidence{Kind: kind, Ref: ref, Result: "failed", Detail: strings.Join(why, "; ")})
+				addEvidence(&e, &n, ref.evidence(kind, "failed", strings.Join(why, "; ")))
 			} else {
-				addEvidence(&e, &n, Evidence{Kind: kind, Ref: ref, Result: "ok"})
+				addEvidence(&e, &n, ref.evidence(kind, "ok", ""))
 			}
 		case isArtifactVerb(r.verb):
 			s, l := ev.act.step, ev.act.layout
 			for ki := range s.Links {
 				k := &s.Links[ki]
-				lref := ref + " link " + k.Digest
+				lref := subjRef{layout: ref.layout, step: ref.step, name: k.Digest}
 				consumed, na, err := r.art.run(r.side, k, s, l)
 				runs++
 				if na {
@@ -219,15 +237,15 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 					failed++
 					e.Reason = verr.RuleFailed
 					if firstFail == "" {
-						firstFail = lref + ": " + err.Error()
+						firstFail = lref.String() + ": " + err.Error()
 					}
-					addEvidence(&e, &n, Evidence{Kind: "link", Ref: lref, Result: "failed", Detail: err.Error()})
+					addEvidence(&e, &n, lref.evidence("link", "failed", err.Error()))
 				default:
 					detail := ""
 					if len(consumed) > 0 {
 						detail = "consumed " + strings.Join(consumed, ", ")
 					}
-					addEvidence(&e, &n, Evidence{Kind: "link", Ref: lref, Result: "ok", Detail: detail})
+					addEvidence(&e, &n, lref.evidence("link", "ok", detail))
 				}
 			}
 		}
@@ -301,9 +319,22 @@ func (ev *evaluator) bound(r *rule) string {
 			hasStep = true
 			for ki := range s.Links {
 				for _, d := range s.Links[ki].Products {
-					if digestsEqual(t.Hashes, d) {
+					if len(d) == 1 && len(t.Hashes) == 1 {
+						// The common case: one algorithm on each side.
+						for alg, h := range d {
+							if th, ok := t.Hashes[alg]; ok && strings.EqualFold(th, h) {
+								found = true
+							}
+						}
+					} else if digestsEqual(t.Hashes, d) {
 						found = true
 					}
+					if found {
+						break
+					}
+				}
+				if found {
+					break
 				}
 			}
 		}
@@ -352,7 +383,8 @@ func (ev *evaluator) revokeEntry(r *rule, e *TrailEntry) {
 		} else {
 			deny++
 		}
-		e.Evidence = append(e.Evidence, Evidence{Kind: string(l.Ref.Kind), Ref: describeRef(l.Ref), Result: res, Detail: "source " + l.Status.Source})
+		e.Evidence = append(e.Evidence, Evidence{Kind: string(l.Ref.Kind), Layout: l.Ref.Name, Step: l.Ref.Step,
+			Ref: l.Ref.KeyID + l.Ref.Digest, Result: res, Detail: "source " + l.Status.Source})
 	}
 	switch {
 	case deny > 0:

@@ -3,6 +3,8 @@ package policy
 import (
 	"time"
 
+	"github.com/tintoproject/tinto/pkg/rules"
+
 	"github.com/tintoproject/tinto/pkg/revocation"
 )
 
@@ -100,8 +102,9 @@ type Link struct {
 	Command   []string           `json:"command,omitempty"`
 }
 
-// Digests maps a hash algorithm to a lowercase hex digest.
-type Digests = map[string]string
+// Digests maps a hash algorithm to a lowercase hex digest. It is pkg/rules' type, so that the
+// artifact rules run over the evidence without copying it.
+type Digests = rules.Digests
 
 // RuleResult is the outcome of one artifact rule of a layout step, as pkg/intoto ran it.
 type RuleResult struct {

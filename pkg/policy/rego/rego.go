@@ -33,6 +33,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/tintoproject/tinto/pkg/policy"
@@ -98,7 +99,22 @@ func (p *Policy) Evaluate(ctx context.Context, in *policy.Input) (*policy.Decisi
 	if err != nil {
 		return nil, err
 	}
-	input := InputValue(in, trail[0].Revocations)
+	return p.eval(ctx, in, trail, InputValue(in, trail[0].Revocations))
+}
+
+// EvaluateValue is Evaluate with the Rego input already converted by InputValue (for example
+// once for several policies, or for many evaluations of the same evidence). v must have been
+// made from in and the revocation lookups of policy.BaseEntries over in with the same options;
+// Evaluate is the safe default.
+func (p *Policy) EvaluateValue(ctx context.Context, in *policy.Input, v ast.Value) (*policy.Decision, error) {
+	trail, err := policy.BaseEntries(ctx, in, p.base)
+	if err != nil {
+		return nil, err
+	}
+	return p.eval(ctx, in, trail, v)
+}
+
+func (p *Policy) eval(ctx context.Context, in *policy.Input, trail []policy.TrailEntry, input ast.Value) (*policy.Decision, error) {
 	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(input))
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return nil, ctxErr
