@@ -13,6 +13,7 @@ import (
 	"github.com/tintoproject/tinto/pkg/intoto"
 	"github.com/tintoproject/tinto/pkg/keys"
 	"github.com/tintoproject/tinto/pkg/rules"
+	"github.com/tintoproject/tinto/pkg/tuf/publish"
 	"github.com/tintoproject/tinto/pkg/verify"
 	"github.com/tintoproject/tinto/pkg/verify/verifytest"
 	"github.com/tintoproject/tinto/pkg/verr"
@@ -47,6 +48,22 @@ func republishChain(t *testing.T, r *verifytest.Repo, co verifytest.ChainOptions
 		t.Fatal(err)
 	}
 	if err := r.AddPackageWith(verifytest.DefaultPackage, data, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Publish(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// moveToDelegated moves a target from the top-level targets role to a delegated role.
+func moveToDelegated(t *testing.T, r *verifytest.Repo, name string) {
+	t.Helper()
+	if _, err := r.TUF.Delegate("targets", publish.DelegatedRole{Name: "online", Paths: []string{"*"}}); err != nil {
+		t.Fatal(err)
+	}
+	tf := r.TUF.Roles["targets"].Targets[name]
+	r.TUF.RemoveTarget("targets", name)
+	if err := r.TUF.AddTarget("online", name, tf.Data, tf.Custom); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Publish(); err != nil {
@@ -191,6 +208,14 @@ var e2eCases = []e2eCase{
 	{name: "no-revocation-list", repo: verifytest.Options{NoRevocationList: true}, reason: verr.NotFound, trail: "revocation"},
 	{name: "no-revocation-list-unsafe", repo: verifytest.Options{NoRevocationList: true}, allowed: false, reason: verr.PolicyDenied, trail: "revocation status unknown",
 		opts: func(o *verify.Options) { o.NoRevocationListUnsafe = true }},
+
+	{name: "revocation-list-delegated", reason: verr.NotFound, trail: "top-level", stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		// An online, delegated role publishes an (empty) list; only the top-level role may.
+		moveToDelegated(t, r, verifytest.RevocationsPath)
+	}},
+	{name: "layout-delegated", reason: verr.NotFound, trail: "top-level", stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		moveToDelegated(t, r, verifytest.LayoutPath)
+	}},
 
 	// Hostile custom metadata.
 	{name: "custom-traversal", input: true, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
