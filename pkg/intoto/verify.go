@@ -471,13 +471,13 @@ func (v *verifier) collect(ctx context.Context, res *Result, layout *Layout, nam
 			for _, fn := range fns {
 				want = append(want, LinkFileName(name, fn.id))
 			}
-			e.Msg = fmt.Sprintf("%s %q needs %d link(s) by distinct functionaries and none was found (looked for %s)", what, name, threshold, strings.Join(want, ", "))
+			e.Msg = fmt.Sprintf("the %s needs %d link(s) by distinct functionaries and none was found (looked for %s)", what, threshold, strings.Join(want, ", "))
 		case found < threshold:
 			e.Reason = verr.MissingLink
-			e.Msg = fmt.Sprintf("%s %q needs %d link(s) by distinct functionaries, %d file(s) found, %d valid", what, name, threshold, found, len(cs))
+			e.Msg = fmt.Sprintf("the %s needs %d link(s) by distinct functionaries, %d file(s) found, %d valid", what, threshold, found, len(cs))
 		default:
 			e.Reason = verr.Threshold
-			e.Msg = fmt.Sprintf("%s %q needs %d link(s) validly signed by distinct authorised functionaries, found %d", what, name, threshold, len(cs))
+			e.Msg = fmt.Sprintf("the %s needs %d link(s) validly signed by distinct authorised functionaries, found %d", what, threshold, len(cs))
 		}
 		if inspection && found == 0 {
 			e.Reason = verr.Inspection
