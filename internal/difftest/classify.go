@@ -23,6 +23,9 @@ type Chain struct {
 	// Features are the generator's tags for what the chain contains (see gen/gen.py), such as
 	// "synthetic", "match-in", "threshold-1-of-2", "failure-disagree".
 	Features []string
+	// PythonWithoutMalformedLink is python's verdict on the chain with its malformed link file
+	// removed (only for chains with the "malformed-link" feature).
+	PythonWithoutMalformedLink *Verdict
 }
 
 // Has reports whether the chain has feature f.
@@ -66,7 +69,16 @@ const (
 	// links when the threshold is above 1, and otherwise uses the first link in the order of
 	// the step's pubkeys, ignoring the others.
 	DevLinksDisagree = "links-disagree"
+	// DevMalformedLink: a malformed file under an authorised functionary's link name. python
+	// in-toto aborts verification when it cannot load it (JSONDecodeError, FormatError,
+	// AttributeError, ...); tinto records the candidate as rejected and goes on, so the step
+	// still passes when enough other valid links meet its threshold (deviation 14).
+	DevMalformedLink = "malformed-link"
 )
+
+// pythonLoadErrors are the exceptions python in-toto 1.3.1 raises from Metablock.load on a
+// malformed link file.
+var pythonLoadErrors = []string{"JSONDecodeError", "FormatError", "AttributeError", "KeyError", "TypeError", "Error"}
 
 // Classify returns the name of the deliberate deviation that explains a disagreement between
 // python in-toto (py) and tinto (ours) on chain c, or "" if none does. It is only meaningful
@@ -74,8 +86,19 @@ const (
 //
 // Keep this function in step with docs/intoto-deviations.md, "Found by differential testing".
 func Classify(c Chain, py, ours Verdict) string {
+	// docs/intoto-deviations.md, "malformed-link": python stopped at the malformed file, so its
+	// verdict says nothing about the rest of the chain; tinto's verdict must be python's verdict
+	// on the chain without that file (which the generator also computes). The other deviations
+	// below only ever make tinto stricter.
+	if c.Has("malformed-link") && !py.OK && slices.Contains(pythonLoadErrors, py.Class) &&
+		c.PythonWithoutMalformedLink != nil {
+		alt := Chain{Seed: c.Seed, Features: slices.DeleteFunc(slices.Clone(c.Features), func(f string) bool { return f == "malformed-link" })}
+		if Agree(alt, *c.PythonWithoutMalformedLink, ours) || Classify(alt, *c.PythonWithoutMalformedLink, ours) != "" {
+			return DevMalformedLink
+		}
+		return ""
+	}
 	if ours.OK {
-		// Every deliberate deviation found so far makes tinto stricter, never more lenient.
 		return ""
 	}
 	// docs/intoto-deviations.md, "backslash": a REQUIRE name or MATCH prefix with a backslash

@@ -42,12 +42,19 @@ type genChain struct {
 	// Params are the substitution parameters python verified with (nil: none).
 	Params   map[string]string `json:"params"`
 	Features []string          `json:"features"`
-	Python   struct {
-		OK  bool   `json:"ok"`
-		Exc string `json:"exc"`
-		Msg string `json:"msg"`
-	} `json:"python"`
+	Python   pyVerdict         `json:"python"`
+	// PythonAlt is python's verdict on the chain without its malformed link file, for chains
+	// with the "malformed-link" feature.
+	PythonAlt *pyVerdict `json:"python_without_malformed_link"`
 }
+
+type pyVerdict struct {
+	OK  bool   `json:"ok"`
+	Exc string `json:"exc"`
+	Msg string `json:"msg"`
+}
+
+func (v *pyVerdict) verdict() Verdict { return Verdict{OK: v.OK, Class: v.Exc, Msg: v.Msg} }
 
 type genKey struct {
 	Path  string `json:"path"`
@@ -55,11 +62,16 @@ type genKey struct {
 	SSLib string `json:"sslib"`
 }
 
-func (g *genChain) chain() Chain { return Chain{Seed: g.Seed, Features: g.Features} }
-
-func (g *genChain) pyVerdict() Verdict {
-	return Verdict{OK: g.Python.OK, Class: g.Python.Exc, Msg: g.Python.Msg}
+func (g *genChain) chain() Chain {
+	c := Chain{Seed: g.Seed, Features: g.Features}
+	if g.PythonAlt != nil {
+		alt := g.PythonAlt.verdict()
+		c.PythonWithoutMalformedLink = &alt
+	}
+	return c
 }
+
+func (g *genChain) pyVerdict() Verdict { return g.Python.verdict() }
 
 // requirePython skips the test unless python's in_toto 1.3.1 is importable.
 func requirePython(t testing.TB) {

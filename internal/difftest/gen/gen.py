@@ -712,6 +712,24 @@ class Chain:
       with open(path, "w") as f:
         json.dump(doc, f, indent=1, sort_keys=True)
 
+    # Extra files in the link directory (second stream, so that seeds stay stable).
+    if self.rng2.random() < 0.1:
+      # Files no step asks for: ignored by both.
+      self.feature("stray-files")
+      for name in ("stray.deadbeef.link", "%s.link" % steps[0], "README", ".%s.00000000.link-unfinished" % steps[0]):
+        with open(os.path.join(self.links, name), "w") as f:
+          f.write("{not json")
+    two = [i for i in range(nsteps) if len(funcs[i]) == 2]
+    self.malformed = None
+    if two and self.rng2.random() < 0.15:
+      # A malformed file under an authorised functionary's link name (deviation 14).
+      i = self.rng2.choice(two)
+      k = self.rng2.choice(funcs[i])
+      self.malformed = self.link_path(steps[i], k["keyid"])
+      with open(self.malformed, "w") as f:
+        f.write(self.rng2.choice(["{not json", "", "[]", '{"signed": {}, "signatures": []}']))
+      self.feature("malformed-link")
+
     # Layout keys, as files for the CLIs.
     key_args = []
     for j, (kind, k) in enumerate(verify_keys):
@@ -721,6 +739,17 @@ class Chain:
     shutil.rmtree(self.tmp)
     self.params = params
     return key_args
+
+  def verify_without_malformed(self, key_args):
+    """python's verdict on the chain without the malformed link file (None if there is none)."""
+    if not self.malformed:
+      return None
+    aside = os.path.join(self.dir, "malformed.aside")
+    os.rename(self.malformed, aside)
+    try:
+      return self.verify(key_args)
+    finally:
+      os.rename(aside, self.malformed)
 
   def verify(self, key_args):
     layout = Metablock.load(os.path.join(self.dir, "root.layout"))
@@ -754,6 +783,7 @@ def main():
       out.append({"seed": seed, "dir": c.dir, "gen_error": "%s: %s" % (type(e).__name__, e)})
       continue
     verdict = c.verify(key_args)
+    alt = c.verify_without_malformed(key_args)
     out.append({
         "seed": seed,
         "dir": c.dir,
@@ -763,6 +793,7 @@ def main():
         "params": c.params,
         "features": sorted(set(c.features)),
         "python": verdict,
+        "python_without_malformed_link": alt,
     })
   with open(os.path.join(args.out, "manifest.json"), "w") as f:
     json.dump({"chains": out, "seconds": time.time() - t0}, f, indent=1)
