@@ -13,6 +13,7 @@ import (
 
 	"github.com/tintoproject/tinto/pkg/intoto"
 	"github.com/tintoproject/tinto/pkg/keys"
+	"github.com/tintoproject/tinto/pkg/rules"
 	"github.com/tintoproject/tinto/pkg/verr"
 )
 
@@ -336,7 +337,19 @@ type stepJSON struct {
 	Links     []linkJSONv1 `json:"links,omitempty"`
 	Rejected  []rejectJSON `json:"rejected,omitempty"`
 	Ran       bool         `json:"ran,omitempty"`
+	Rules     []ruleJSON   `json:"rules,omitempty"`
 	Error     string       `json:"error,omitempty"`
+}
+
+type ruleJSON struct {
+	Side          string `json:"side"`
+	Rule          string `json:"rule"`
+	Matched       int    `json:"matched"`
+	Consumed      int    `json:"consumed"`
+	NotApplicable bool   `json:"not_applicable,omitempty"`
+	Failed        bool   `json:"failed,omitempty"`
+	Msg           string `json:"msg,omitempty"`
+	Artifact      string `json:"artifact,omitempty"`
 }
 
 type linkJSONv1 struct {
@@ -376,6 +389,18 @@ func stepsJSON(in []intoto.StepResult) []stepJSON {
 		}
 		for _, r := range s.Rejected {
 			sj.Rejected = append(sj.Rejected, rejectJSON{File: r.File, KeyID: r.KeyID, Error: r.Err.Error()})
+		}
+		for _, side := range []struct {
+			name string
+			res  *rules.Result
+		}{{"materials", s.Materials}, {"products", s.Products}} {
+			if side.res == nil {
+				continue
+			}
+			for _, o := range side.res.Outcomes {
+				sj.Rules = append(sj.Rules, ruleJSON{Side: side.name, Rule: o.Rule, Matched: o.Matched, Consumed: o.Consumed,
+					NotApplicable: o.NotApplicable, Failed: o.Failed, Msg: o.Msg, Artifact: o.Artifact})
+			}
 		}
 		out = append(out, sj)
 	}

@@ -3,6 +3,7 @@ package intoto
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tintoproject/tinto/pkg/cjson"
 	"github.com/tintoproject/tinto/pkg/keys"
+	"github.com/tintoproject/tinto/pkg/rules"
 	"github.com/tintoproject/tinto/pkg/verr"
 )
 
@@ -33,6 +35,15 @@ func fuzzSeeds(f *testing.F) *Chain {
 			break
 		}
 	}
+	// A python-style (indented, sorted) link with escapes, numbers and several digests.
+	py, err := SignMetablock((&Link{Name: "build", Command: []string{"make", "é\n"},
+		Materials:  rules.Artifacts{"a\"b": {"sha256": "00", "sha512": "ff"}, "c": {}},
+		Products:   rules.Artifacts{"d": {"sha256": "AB"}},
+		Byproducts: map[string]any{"return-value": json.Number("0"), "stdout": "x"}}).Signed(), c.Owner)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(py)
 	f.Add([]byte(`{"signed":{"_type":"link","name":"a","materials":{"a":{"sha256":"00"}},"products":{}},"signatures":[]}`))
 	f.Add([]byte(`{"signed":{"_type":"link","name":"a","materials":{"b":{"sha256":"00"},"a":{"sha256":"00"}}},"signatures":[]}`))
 	f.Add([]byte(`{"signed":{"_type":"link","_type":"link"},"signatures":[]}`))

@@ -357,6 +357,7 @@ type counted struct {
 func (v *verifier) collect(ctx context.Context, res *Result, layout *Layout, name string, inspection bool, threshold int, fns []functionary, ccs []CertConstraint, src LinkSource, depth int) StepResult {
 	sr := StepResult{Name: name, Inspection: inspection, Threshold: threshold}
 	sort.SliceStable(fns, func(i, j int) bool { return fns[i].id < fns[j].id })
+	fns = slices.CompactFunc(fns, func(a, b functionary) bool { return a.id == b.id })
 	type loaded struct {
 		data   []byte // kept only for sublayouts
 		digest string
