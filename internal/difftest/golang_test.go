@@ -135,7 +135,8 @@ func TestDifferentialGolang(t *testing.T) {
 	golang := runAll(m, verifyGolang)
 	pyAgree, compared := 0, 0
 	for i := range golang {
-		if golangExclusion(golang[i].c) == "" && golang[i].c.GenError == "" {
+		// Python aborts on a malformed link file; in-toto-golang, like tinto, skips it.
+		if golangExclusion(golang[i].c) == "" && golang[i].c.GenError == "" && !golang[i].c.chain().Has("malformed-link") {
 			compared++
 			if golang[i].ours.OK == golang[i].py.OK {
 				pyAgree++

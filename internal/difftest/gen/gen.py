@@ -456,18 +456,26 @@ class Chain:
       self.feature("disallow")
     return rules
 
-  def tag_backslashes(self, layout, step_arts):
-    """Tag where a backslash appears outside a pattern (see docs/intoto-deviations.md)."""
+  def tag_backslashes(self, layout, step_arts, params):
+    """Tag where a backslash appears outside a pattern (see docs/intoto-deviations.md), also
+    after parameter substitution."""
+    def sub(x):
+      if params is None:
+        return x
+      try:
+        return x.format(**params)
+      except Exception:
+        return x
     for mats, prods in step_arts:
       if any("\\" in n for n in list(mats) + list(prods)):
         self.feature("backslash-names")
     for s in layout.steps:
       for r in s.expected_materials + s.expected_products:
-        if r[0].upper() == "REQUIRE" and "\\" in r[1]:
+        if r[0].upper() == "REQUIRE" and "\\" in sub(r[1]):
           self.feature("backslash-require")
         if r[0].upper() == "MATCH":
           for i in range(2, len(r) - 1):
-            if r[i].upper() == "IN" and "\\" in r[i + 1]:
+            if r[i].upper() == "IN" and "\\" in sub(r[i + 1]):
               self.feature("backslash-prefix")
 
   def parametrise(self, layout):
@@ -670,7 +678,7 @@ class Chain:
       layout.steps.append(s)
     params = self.parametrise(layout) if rng.random() < 0.15 else None
     layout.validate()
-    self.tag_backslashes(layout, step_arts)
+    self.tag_backslashes(layout, step_arts, params)
     mb = Metablock(signed=layout)
     mb.sign(lkey)
     verify_keys = [layout_keys_all[0]]
