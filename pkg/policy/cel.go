@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/cost"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/ext"
@@ -157,8 +158,14 @@ func compileCEL(env *cel.Env, text string) (cel.Program, []celError) {
 	if !ast.OutputType().IsExactType(types.BoolType) {
 		return nil, []celError{{msg: fmt.Sprintf("expression has type %s, want bool", ast.OutputType())}}
 	}
-	// The cost limit bounds every evaluation, so no context polling is needed.
-	prg, err := env.Program(ast, cel.CostLimit(CostLimit), cel.EvalOptions(cel.OptOptimize))
+	// The cost limit bounds every evaluation, so no context polling is needed. When the static
+	// estimate (an upper bound over all inputs) is within the limit, runtime cost tracking is
+	// redundant and is left out.
+	popts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	if est, err := env.EstimateCost(ast, noEstimates{}); err != nil || est.Max > CostLimit {
+		popts = append(popts, cel.CostLimit(CostLimit))
+	}
+	prg, err := env.Program(ast, popts...)
 	if err != nil {
 		return nil, []celError{{msg: err.Error()}}
 	}
@@ -223,3 +230,13 @@ func asBool(v ref.Val) (bool, error) {
 	}
 	return false, fmt.Errorf("condition evaluated to %s, not bool", v.Type())
 }
+
+// noEstimates leaves every size and call cost to cel-go's defaults (unbounded sizes for
+// variables), so the estimate is an upper bound.
+type noEstimates struct{}
+
+func (noEstimates) EstimateCallCost(function, overloadID string, target *cost.AstNode, args []cost.AstNode) *cost.CallEstimate {
+	return nil
+}
+
+func (noEstimates) EstimateSize(element cost.AstNode) *cost.SizeEstimate { return nil }

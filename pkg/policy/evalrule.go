@@ -157,6 +157,7 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 		return e
 	}
 	var selected, hits, failed, errs, n, runs, naRuns int
+	e.Evidence = make([]Evidence, 0, min(ev.estimate(r.subject), maxEvidence+1))
 	var firstFail string
 	ev.forSubjects(r, func(kind string, ref subjRef) bool {
 		if ev.ctx.Err() != nil {
@@ -400,4 +401,32 @@ func (ev *evaluator) revokeEntry(r *rule, e *TrailEntry) {
 	if r.reason != "" {
 		e.Message += " (" + r.reason + ")"
 	}
+}
+
+// estimate returns an upper bound of the evidence entries a rule on subject kind k records, to
+// size the slice once.
+func (ev *evaluator) estimate(k subjectKind) int {
+	in := ev.in
+	switch k {
+	case subjTarget:
+		return 1
+	case subjAttestation:
+		return len(in.Attestations)
+	case subjLayout:
+		return len(in.Layouts)
+	}
+	n := len(in.Attestations)
+	for li := range in.Layouts {
+		l := &in.Layouts[li]
+		n += len(l.Signers)
+		for si := range l.Steps {
+			n += 1 + len(l.Steps[si].Links)
+			if k == subjArtifact {
+				for ki := range l.Steps[si].Links {
+					n += len(l.Steps[si].Links[ki].Materials) + len(l.Steps[si].Links[ki].Products)
+				}
+			}
+		}
+	}
+	return n
 }
