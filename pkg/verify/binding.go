@@ -13,55 +13,87 @@ import (
 	"github.com/tintoproject/tinto/pkg/verr"
 )
 
-// product is one product of a verified step, for target binding.
-type product struct {
-	layout, step, name string
-	digests            map[string]string
-}
-
 // bind finds a product of a verified supply chain whose digests equal the target's signed hashes.
 // Two digest sets are equal when they share at least one algorithm that this package trusts
 // (sha256, sha384, sha512) and agree on every algorithm they share. No inspection runs: the
-// evidence is the signed link alone.
+// evidence is the signed link alone. When several products match, the first by layout, step and
+// name is reported. The cost is one map lookup per product, with no allocation.
 func bind(t *Target, chains []*chainResult) (*Binding, error) {
-	var best *product
+	algs := targetAlgs(t.Hashes)
+	var best *Binding
 	n := 0
 	for _, c := range chains {
-		n += len(c.products)
-		seen := map[int]bool{}
-		for alg, h := range t.Hashes {
-			if !trustedAlgs[alg] {
-				continue
-			}
-			for _, i := range c.byDigest[alg+":"+h] {
-				if seen[i] {
+		for _, sp := range c.products {
+			n += len(sp.artifacts)
+			for name, d := range sp.artifacts {
+				if !matches(algs, t.Hashes, d) {
 					continue
 				}
-				seen[i] = true
-				p := &c.products[i]
-				if _, ok := sameDigests(t.Hashes, p.digests); ok && (best == nil || less(p, best)) {
-					best = p
+				b := &Binding{Layout: sp.layout, Step: sp.step, Artifact: name}
+				if best == nil || lessBinding(b, best) {
+					best = b
 				}
 			}
 		}
 	}
 	if best != nil {
-		algs, _ := sameDigests(t.Hashes, best.digests)
-		return &Binding{Layout: best.layout, Step: best.step, Artifact: best.name, Algorithms: algs}, nil
+		shared, _ := sameDigests(t.Hashes, productDigests(chains, best))
+		best.Algorithms = shared
+		return best, nil
 	}
 	return nil, &verr.VerificationError{Reason: verr.TargetUnbound, Artifact: t.Name,
 		Msg: fmt.Sprintf("no product of the verified supply chain has the target's hashes (%d products compared)", n)}
 }
 
-// less orders products by layout, step, name, so that the binding reported is deterministic.
-func less(a, b *product) bool {
-	if a.layout != b.layout {
-		return a.layout < b.layout
+// targetAlgs lists the trusted algorithms of a target's hashes, strongest-first order fixed.
+func targetAlgs(h map[string]string) []string {
+	var out []string
+	for _, a := range []string{"sha256", "sha512", "sha384"} {
+		if _, ok := h[a]; ok {
+			out = append(out, a)
+		}
 	}
-	if a.step != b.step {
-		return a.step < b.step
+	return out
+}
+
+// matches is sameDigests' fast path: a product matches when it has at least one of algs, agrees
+// on every one of algs it has, and agrees on every other algorithm both sides have.
+func matches(algs []string, target, d map[string]string) bool {
+	shared := false
+	for _, a := range algs {
+		if x, ok := d[a]; ok {
+			if x != target[a] {
+				return false
+			}
+			shared = true
+		}
 	}
-	return a.name < b.name
+	if !shared {
+		return false
+	}
+	_, ok := sameDigests(target, d)
+	return ok
+}
+
+func productDigests(chains []*chainResult, b *Binding) map[string]string {
+	for _, c := range chains {
+		for _, sp := range c.products {
+			if sp.layout == b.Layout && sp.step == b.Step {
+				return sp.artifacts[b.Artifact]
+			}
+		}
+	}
+	return nil
+}
+
+func lessBinding(a, b *Binding) bool {
+	if a.Layout != b.Layout {
+		return a.Layout < b.Layout
+	}
+	if a.Step != b.Step {
+		return a.Step < b.Step
+	}
+	return a.Artifact < b.Artifact
 }
 
 var trustedAlgs = map[string]bool{"sha256": true, "sha384": true, "sha512": true}

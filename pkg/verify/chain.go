@@ -10,6 +10,7 @@ import (
 
 	"github.com/tintoproject/tinto/pkg/policy"
 	"github.com/tintoproject/tinto/pkg/revocation"
+	"github.com/tintoproject/tinto/pkg/rules"
 )
 
 // chainInput is everything one in-toto verification depends on.
@@ -28,28 +29,21 @@ type chainInput struct {
 
 // chainResult is the verified evidence of one layout.
 type chainResult struct {
-	layout   policy.Layout
-	products []product
+	layout policy.Layout
+	// products are the verified products of each step (the agreed content of its links), for
+	// target binding. They are pkg/intoto's own maps, shared, never modified.
+	products []stepProducts
 	// notBefore and notAfter bound the times at which this evidence stays valid (the layout's
 	// expiry, certificate validity); a cached result is reused only inside them.
 	notBefore, notAfter time.Time
 	// warnings are observations that did not fail verification (links that did not count,
 	// revoked keys that were skipped while the threshold was still met).
 	warnings []string
-	// byDigest indexes products by "alg:hex" for every trusted algorithm.
-	byDigest map[string][]int
 }
 
-func (c *chainResult) index() {
-	c.byDigest = make(map[string][]int, len(c.products))
-	for i, p := range c.products {
-		for alg, h := range p.digests {
-			if trustedAlgs[alg] {
-				k := alg + ":" + h
-				c.byDigest[k] = append(c.byDigest[k], i)
-			}
-		}
-	}
+type stepProducts struct {
+	layout, step string
+	artifacts    map[string]rules.Digests
 }
 
 func (c *chainResult) validAt(t time.Time) bool {

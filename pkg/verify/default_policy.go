@@ -147,6 +147,7 @@ func describeRef(ref revocation.Ref, st revocation.Status) string {
 // first by layout, step and name when several do).
 func boundProduct(in *policy.Input) (string, bool) {
 	best := ""
+	algs := targetAlgs(in.Target.Hashes)
 	for _, l := range in.Layouts {
 		if l.Failure != "" {
 			continue
@@ -154,7 +155,7 @@ func boundProduct(in *policy.Input) (string, bool) {
 		for _, s := range l.Steps {
 			for _, k := range s.Links {
 				for n, d := range k.Products {
-					if _, ok := sameDigests(in.Target.Hashes, d); ok {
+					if matches(algs, in.Target.Hashes, d) {
 						if ref := l.Name + " / " + s.Name + " / " + n; best == "" || ref < best {
 							best = ref
 						}

@@ -171,14 +171,7 @@ func evidence(l blob, res *intoto.Result) *chainResult {
 			mats = artifactsOf(sr.Link.Materials)
 			prods = artifactsOf(sr.Link.Products)
 			cmd = sr.Link.Command
-			names := make([]string, 0, len(sr.Link.Products))
-			for n := range sr.Link.Products {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			for _, n := range names {
-				cr.products = append(cr.products, product{layout: l.path, step: sr.Name, name: n, digests: sr.Link.Products[n]})
-			}
+			cr.products = append(cr.products, stepProducts{layout: l.path, step: sr.Name, artifacts: sr.Link.Products})
 		}
 		for _, lr := range sr.Links {
 			ps.Links = append(ps.Links, policy.Link{KeyID: lr.KeyID, Digest: lr.Digest, Materials: mats, Products: prods, Command: cmd})
@@ -195,7 +188,6 @@ func evidence(l blob, res *intoto.Result) *chainResult {
 		cr.warnings = append(cr.warnings, fmt.Sprintf("layout %s: %s %s%s is %s (%s) and did not count", l.path, r.Ref.Kind, r.Ref.KeyID, r.Ref.Digest, r.Status.State, r.Status.Source))
 	}
 	cr.layout = pl
-	cr.index()
 	return cr
 }
 
