@@ -93,6 +93,7 @@ func Compile(rs []Rule) (*Program, error) {
 	for i, r := range rs {
 		c := &p.rules[i]
 		c.Rule = r
+		c.Rule.Text = slices.Clone(r.Text) // the program must not change if the caller's slice does
 		c.text = r.String()
 		if msg := r.check(); msg != "" {
 			errs = append(errs, &verr.InputError{What: fmt.Sprintf("artifact rule %d %q", i, c.text), Offset: -1, Msg: msg})
