@@ -176,6 +176,9 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) (s
 // gpg), then checks that tinto and in-toto-verify agree on it and on each tampered variant, and
 // that tinto denies each variant with the expected reason.
 func TestCLIChain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: generating RSA and gpg keys takes tens of seconds")
+	}
 	requirePython(t)
 	for _, tool := range []string{"in-toto-keygen", "in-toto-run", "in-toto-verify"} {
 		if _, err := exec.LookPath(tool); err != nil {

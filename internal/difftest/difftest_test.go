@@ -20,7 +20,7 @@ import (
 )
 
 var (
-	flagChains = flag.Int("chains", 300, "number of random supply chains to generate and compare")
+	flagChains = flag.Int("chains", 300, "number of random supply chains to generate and compare (50 with -short)")
 	flagSeed   = flag.Int64("seed", 1, "seed of the first chain; chain i uses seed+i")
 	flagKeep   = flag.String("keep", "", "generate the chains into this directory and keep them")
 	flagPython = flag.String("python", "/usr/bin/python3", "python interpreter that has in_toto 1.3.1")
@@ -148,7 +148,11 @@ func chains(t *testing.T) *manifest {
 			dir = d
 			cleanups = append(cleanups, func() { os.RemoveAll(d) })
 		}
-		genManifest, genErr = generate(dir, *flagSeed, *flagChains)
+		n := *flagChains
+		if testing.Short() && !flagSet("chains") {
+			n = 50
+		}
+		genManifest, genErr = generate(dir, *flagSeed, n)
 	})
 	if genErr != "" {
 		t.Fatal(genErr)
@@ -202,7 +206,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// reasonRE finds a verr.Reason in the CLI's output.
+// failedRE finds the CLI's summary line "tinto intoto verify: FAILED (<reason>)".
+var failedRE = regexp.MustCompile(`FAILED \(([a-z-]+)\)`)
+
+// reasonRE finds a verr.Reason anywhere in the CLI's output (a fallback).
 var reasonRE = regexp.MustCompile(`\b(bad-signature|threshold|unknown-key|expired|layout-invalid|missing-link|link-mismatch|rule-failed|inspection|certificate|revoked|mismatch|bad-metadata)\b`)
 
 // verifyCLI runs `tinto intoto verify` on a chain and returns its verdict.
@@ -235,7 +242,9 @@ func verifyCLI(bin string, c *genChain) Verdict {
 		return Verdict{OK: true}
 	case errors.As(err, &ee) && ee.ExitCode() == 1:
 		class := "error"
-		if m := reasonRE.FindString(msg); m != "" {
+		if m := failedRE.FindStringSubmatch(msg); m != nil {
+			class = m[1]
+		} else if m := reasonRE.FindString(msg); m != "" {
 			class = m
 		}
 		return Verdict{Class: class, Msg: msg}
@@ -365,4 +374,11 @@ func sumCounts(m map[string]int) int {
 		n += v
 	}
 	return n
+}
+
+// flagSet reports whether the named flag was given on the command line.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
