@@ -50,8 +50,9 @@
 //     layout key, links from the subdirectory SublayoutDir(step, K)) and stands for the
 //     summary link python in-toto computes. The links that count must report equal materials
 //     and products. Failures: verr.MissingLink (fewer link files than the threshold),
-//     verr.Threshold (not enough valid ones), verr.LinkMismatch, and whatever a sublayout
-//     failed with. Every step is checked and every failure kept (errors.Join).
+//     verr.Threshold (not enough valid ones; when every candidate failed for one reason other
+//     than a bad signature, that reason instead: verr.Revoked, verr.Unknown, verr.Certificate,
+//     or whatever a sublayout failed with), verr.LinkMismatch. Every step is checked and every failure kept (errors.Join).
 //  6. Every step's artifact rules (package rules), compiled once per verification, materials
 //     then products, in layout order, against the agreed link of each step, exactly as python
 //     in-toto's verify_item_rules. Failure: verr.RuleFailed, with Step, Rule and Artifact.

@@ -479,6 +479,11 @@ func (v *verifier) collect(ctx context.Context, res *Result, layout *Layout, nam
 		default:
 			e.Reason = verr.Threshold
 			e.Msg = fmt.Sprintf("the %s needs %d link(s) validly signed by distinct authorised functionaries, found %d", what, threshold, len(cs))
+			// When every candidate failed for the same reason other than a bad signature (a
+			// revoked key, a failed sublayout, a certificate), that reason is the clearer one.
+			if r, ok := commonReason(sr.Rejected); ok && r != verr.BadSignature {
+				e.Reason = r
+			}
 		}
 		if inspection && found == 0 {
 			e.Reason = verr.Inspection
@@ -627,4 +632,17 @@ func (v *verifier) parseLinkDoc(file string, data []byte) (*Envelope, error) {
 		return env, nil
 	}
 	return parseEnvelope("link "+file, data, v.opts.Limits)
+}
+
+// commonReason returns the reason shared by every rejection, if there is one.
+func commonReason(rs []Rejection) (verr.Reason, bool) {
+	var common verr.Reason
+	for i, r := range rs {
+		reason, ok := verr.ReasonOf(r.Err)
+		if !ok || (i > 0 && reason != common) {
+			return "", false
+		}
+		common = reason
+	}
+	return common, len(rs) > 0
 }

@@ -141,9 +141,9 @@ func TestRevocation(t *testing.T) {
 		r    revoker
 		want verr.Reason
 	}{
-		{revoker{state: revocation.Revoked, keyid: fk}, verr.Threshold},
-		{revoker{state: revocation.Unknown, keyid: fk}, verr.Threshold},
-		{revoker{err: errors.New("offline"), keyid: fk}, verr.Threshold},
+		{revoker{state: revocation.Revoked, keyid: fk}, verr.Revoked},
+		{revoker{state: revocation.Unknown, keyid: fk}, verr.Unknown},
+		{revoker{err: errors.New("offline"), keyid: fk}, verr.Unknown},
 		{revoker{state: revocation.Revoked, keyid: c.Owner.Key.KeyID}, verr.BadSignature},
 		{revoker{state: revocation.NotRevocable, keyid: fk}, ""},
 	} {
