@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"path"
 	"sort"
 
 	"github.com/tintoproject/tinto/pkg/verr"
@@ -16,11 +17,31 @@ import (
 // bind finds a product of a verified supply chain whose digests equal the target's signed hashes.
 // Two digest sets are equal when they share at least one algorithm that this package trusts
 // (sha256, sha384, sha512) and agree on every algorithm they share. No inspection runs: the
-// evidence is the signed link alone. When several products match, the first by layout, step and
-// name is reported. The cost is one map lookup per product, with no allocation.
+// evidence is the signed link alone.
+//
+// A product named like the target (its full path or its base name, as a build step names what it
+// produces) is preferred and found by lookup; otherwise every product is compared, one map
+// lookup each. When several products qualify, the first by layout, step and name is reported.
 func bind(t *Target, chains []*chainResult) (*Binding, error) {
 	algs := targetAlgs(t.Hashes)
 	var best *Binding
+	for _, c := range chains {
+		for _, sp := range c.products {
+			for _, name := range []string{t.Name, path.Base(t.Name)} {
+				if d, ok := sp.artifacts[name]; ok && matches(algs, t.Hashes, d) {
+					b := &Binding{Layout: sp.layout, Step: sp.step, Artifact: name}
+					if best == nil || lessBinding(b, best) {
+						best = b
+					}
+				}
+			}
+		}
+	}
+	if best != nil {
+		shared, _ := sameDigests(t.Hashes, productDigests(chains, best))
+		best.Algorithms = shared
+		return best, nil
+	}
 	n := 0
 	for _, c := range chains {
 		for _, sp := range c.products {

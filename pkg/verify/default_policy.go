@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/tintoproject/tinto/pkg/policy"
@@ -146,25 +147,43 @@ func describeRef(ref revocation.Ref, st revocation.Status) string {
 // boundProduct reports the product of a verified layout whose digests equal the target's (the
 // first by layout, step and name when several do).
 func boundProduct(in *policy.Input) (string, bool) {
-	best := ""
 	algs := targetAlgs(in.Target.Hashes)
-	for _, l := range in.Layouts {
-		if l.Failure != "" {
-			continue
-		}
-		for _, s := range l.Steps {
-			for _, k := range s.Links {
-				for n, d := range k.Products {
-					if matches(algs, in.Target.Hashes, d) {
-						if ref := l.Name + " / " + s.Name + " / " + n; best == "" || ref < best {
-							best = ref
+	// A product named like the target is found by lookup; only without one is every product
+	// compared.
+	for _, byName := range []bool{true, false} {
+		best := ""
+		for _, l := range in.Layouts {
+			if l.Failure != "" {
+				continue
+			}
+			for _, s := range l.Steps {
+				for _, k := range s.Links {
+					try := func(n string, d policy.Digests) {
+						if matches(algs, in.Target.Hashes, d) {
+							if ref := l.Name + " / " + s.Name + " / " + n; best == "" || ref < best {
+								best = ref
+							}
 						}
+					}
+					if byName {
+						for _, n := range []string{in.Target.Name, path.Base(in.Target.Name)} {
+							if d, ok := k.Products[n]; ok {
+								try(n, d)
+							}
+						}
+						continue
+					}
+					for n, d := range k.Products {
+						try(n, d)
 					}
 				}
 			}
 		}
+		if best != "" {
+			return best, true
+		}
 	}
-	return best, best != ""
+	return "", false
 }
 
 // revocableRefs lists, without duplicates and in a stable order, everything the default policy
