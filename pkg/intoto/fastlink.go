@@ -2,6 +2,7 @@ package intoto
 
 import (
 	"bytes"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/tintoproject/tinto/pkg/cjson"
@@ -64,7 +65,16 @@ func (s *fastScanner) canonical() []byte {
 type digestIntern struct {
 	prev []artEntry // the previous set, sorted by name
 	cur  []artEntry
-	pos  int // cursor into prev
+	pos  int    // cursor into prev
+	alg  string // the last algorithm name seen, reused rather than allocated again
+}
+
+// algName returns alg as a string, reusing the previous one when it is the same.
+func (t *digestIntern) algName(alg []byte) string {
+	if t.alg != string(alg) {
+		t.alg = string(alg)
+	}
+	return t.alg
 }
 
 type artEntry struct {
@@ -111,12 +121,18 @@ func (t *digestIntern) entry(name, alg, hex []byte) (string, rules.Digests, bool
 				t.cur = append(t.cur, *p)
 				return p.name, p.d, true
 			}
-			e := artEntry{name: p.name, d: rules.Digests{string(alg): string(hex)}}
+			e := artEntry{name: p.name, d: rules.Digests{t.algName(alg): string(hex)}}
 			t.cur = append(t.cur, e)
 			return e.name, e.d, true
 		}
 	}
-	e := artEntry{name: string(name), d: rules.Digests{string(alg): string(hex)}}
+	// One allocation for the name and the hex digest together.
+	var b strings.Builder
+	b.Grow(len(name) + len(hex))
+	b.Write(name)
+	b.Write(hex)
+	both := b.String()
+	e := artEntry{name: both[:len(name)], d: rules.Digests{t.algName(alg): both[len(name):]}}
 	t.cur = append(t.cur, e)
 	return e.name, e.d, false
 }
