@@ -1,9 +1,12 @@
 package policy
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tintoproject/tinto/pkg/verr"
@@ -54,4 +57,45 @@ func TestRevokedFunctionaryDenies(t *testing.T) {
 func dump(d *Decision) string {
 	b, _ := json.MarshalIndent(d, "", "  ")
 	return string(b)
+}
+
+// TestConcurrentEvaluate evaluates one compiled policy from many goroutines (run with -race).
+func TestConcurrentEvaluate(t *testing.T) {
+	src, err := os.ReadFile("../../examples/policies/default.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := Load(src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := fixture()
+	want := mustEval(t, p, in)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				d, err := p.Evaluate(context.Background(), in)
+				if err != nil || d.Effect != want.Effect || len(d.Trail) != len(want.Trail) {
+					t.Errorf("concurrent evaluation differs: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestPolicyIDStableAcrossFormats(t *testing.T) {
+	y := mustLoad(t, header+"rules:\n- {id: a, verb: DENY, subject: target, when: 'target.length > 1'}\n")
+	j := mustLoad(t, `{"apiVersion": "tinto.dev/policy/v1", "kind": "Policy", "rules": [{"id": "a", "verb": "DENY", "subject": "target", "when": "target.length > 1"}]}`)
+	if y.ID() != j.ID() {
+		t.Errorf("YAML %s != JSON %s", y.ID(), j.ID())
+	}
+	k := mustLoad(t, header+"rules:\n- {id: a, verb: DENY, subject: target, when: 'target.length > 2'}\n")
+	if k.ID() == y.ID() {
+		t.Error("different policies share an id")
+	}
 }
