@@ -33,6 +33,7 @@ tinto's additions:
       --layout-threshold K   K of the given layout keys must sign (default: all)
       --run-inspections      UNSAFE: run the layout's inspection commands on this machine
       --json                 print the result as JSON
+      --max-bytes N          size limit of the layout and of each link file (default 16 MiB)
 
 Exit codes: 0 verified, 1 verification failed (including a malformed layout or link),
 2 usage or operational error (unreadable key file, gpg failure).
@@ -95,6 +96,7 @@ type intotoVerifyFlags struct {
 	verbose, quiet, jsonOut      bool
 	runInspections               bool
 	layoutThreshold              int
+	maxBytes                     int64
 }
 
 func runIntotoVerify(e *env, args []string) int {
@@ -121,6 +123,7 @@ func runIntotoVerify(e *env, args []string) int {
 	fs.IntVar(&f.layoutThreshold, "layout-threshold", 0, "layout threshold")
 	fs.BoolVar(&f.runInspections, "run-inspections", false, "run inspections (unsafe)")
 	fs.BoolVar(&f.jsonOut, "json", false, "json output")
+	fs.Int64Var(&f.maxBytes, "max-bytes", intoto.DefaultMaxLinkBytes, "size limit per document")
 	multi := map[string]bool{"-k": true, "--layout-keys": true, "-t": true, "--key-types": true, "-g": true, "--gpg": true}
 	if err := fs.Parse(expandNargs(args, multi)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -150,7 +153,11 @@ func runIntotoVerify(e *env, args []string) int {
 	if f.layoutThreshold < 0 {
 		return usageErr("--layout-threshold must be at least 1")
 	}
+	if f.maxBytes < 1 {
+		return usageErr("--max-bytes must be positive")
+	}
 	opts := intoto.Options{LayoutThreshold: f.layoutThreshold}
+	opts.Limits.MaxBytes = f.maxBytes
 	if f.at != "" {
 		t, err := time.Parse(time.RFC3339, f.at)
 		if err != nil {
@@ -195,11 +202,11 @@ func runIntotoVerify(e *env, args []string) int {
 		}
 		opts.LayoutKeys = append(opts.LayoutKeys, k)
 	}
-	layoutBytes, err := readCapped(f.layout, intoto.DefaultMaxLinkBytes)
+	layoutBytes, err := readCapped(f.layout, f.maxBytes)
 	if err != nil {
 		return usageErr("cannot read the layout: %v", err)
 	}
-	opts.Links = intoto.DirLinks(f.linkDir)
+	opts.Links = &intoto.DirSource{Dir: f.linkDir, MaxBytes: f.maxBytes}
 
 	res, err := intoto.Verify(context.Background(), layoutBytes, opts)
 	if f.jsonOut {

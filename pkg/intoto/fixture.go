@@ -48,7 +48,8 @@ type ChainSpec struct {
 	// Inspection adds an inspection "verify-package" that checks the package, with a
 	// prerecorded inspection link signed by the layout owner.
 	Inspection bool
-	// Rand is the randomness for keys. Zero value: crypto/rand.
+	// Rand is the randomness for Ed25519 keys (RSA and ECDSA keys always use crypto/rand).
+	// Zero value: crypto/rand.
 	Rand io.Reader
 }
 
