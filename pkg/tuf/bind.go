@@ -54,13 +54,13 @@ func keyDigest(keys map[string]*Key, r Role) string {
 // small to be worth binding.
 func (t *Trusted) Binding(role string) *Binding {
 	tr := t.roles[role]
-	if tr == nil || len(tr.p.raw) < bindThreshold || tr.p.env.Members == nil {
+	if tr == nil || len(tr.p.raw) < bindThreshold || tr.p.env.RawMembers == nil {
 		return nil
 	}
 	b := &Binding{
 		SHA256:  tr.sha256(),
-		Signed:  [2]int{tr.p.env.SignedOffset, tr.p.env.SignedOffset + len(tr.p.env.Signed)},
-		Members: tr.p.env.Members,
+		Signed:  tr.p.env.RawSigned,
+		Members: tr.p.env.RawMembers,
 		Via:     map[string]string{},
 	}
 	for d := range tr.via {
@@ -94,5 +94,5 @@ func (t *Trusted) UpdateDelegatedTargetsBound(raw []byte, role, delegator string
 	if sum != b.SHA256 || b.Via[delegator] != keyDigest(keys, r) {
 		return t.UpdateDelegatedTargets(raw, role, delegator)
 	}
-	return t.updateTargets(raw, role, delegator, func() (*parsed, error) { return parseBound(role, raw, b) }, sum)
+	return t.updateTargets(raw, role, delegator, func() (*parsed, error) { return parseBound(role, raw, b) }, sum, false)
 }

@@ -162,13 +162,25 @@ func (c *Client) persist(role string, raw []byte) error {
 // writeFileAtomic writes data to a temporary file in the same directory and renames it over
 // path, so a reader sees the old or the new content, never a mixture.
 func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	tmp, err := writeTemp(filepath.Dir(path), data)
+	if err != nil {
 		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// writeTemp writes data to a new temporary file in dir, synced, and returns its name.
+func writeTemp(dir string, data []byte) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
 	}
 	f, err := os.CreateTemp(dir, ".tmp-*")
 	if err != nil {
-		return err
+		return "", err
 	}
 	tmp := f.Name()
 	_, err = f.Write(data)
@@ -178,13 +190,11 @@ func writeFileAtomic(path string, data []byte) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
 	if err != nil {
 		os.Remove(tmp)
+		return "", err
 	}
-	return err
+	return tmp, nil
 }
 
 const refreshedFile = ".tinto-refreshed"
@@ -248,7 +258,9 @@ func (c *Client) refreshOffline(t *Trusted, now time.Time) error {
 	for _, step := range []func() error{
 		func() error { return t.UpdateTimestamp(c.loadLocal(RoleTimestamp)) },
 		func() error { return t.UpdateSnapshot(c.loadLocal(RoleSnapshot), true) },
-		func() error { return t.UpdateDelegatedTargets(c.loadLocal(RoleTargets), RoleTargets, RoleRoot) },
+		func() error {
+			return t.UpdateDelegatedTargetsBound(c.loadLocal(RoleTargets), RoleTargets, RoleRoot, c.bindings[RoleTargets])
+		},
 	} {
 		if err := step(); err != nil {
 			return stale(err)
@@ -356,6 +368,31 @@ func (c *Client) loadTargets(ctx context.Context, t *Trusted, role, delegator st
 	raw, err := readAll(ctx, c.opts.Fetcher, role, c.opts.MetadataBase+name, limit)
 	if err != nil {
 		return err
+	}
+	if c.opts.CacheDir != "" && len(raw) >= bindThreshold {
+		// A large role: keep the received bytes in a temporary file in the cache, canonicalise
+		// the buffer in place (no second copy in memory), and move the file into place only once
+		// the role is trusted.
+		tmp, err := writeTemp(c.opts.CacheDir, raw)
+		if err != nil {
+			return err
+		}
+		err = t.UpdateDelegatedTargetsInPlace(raw, role, delegator)
+		if errors.Is(err, errNeedsCopy) {
+			var fresh []byte
+			if fresh, err = os.ReadFile(tmp); err == nil {
+				err = t.UpdateDelegatedTargets(fresh, role, delegator)
+			}
+		}
+		if err == nil {
+			err = os.Rename(tmp, filepath.Join(c.opts.CacheDir, names.Quote(role)+".json"))
+		}
+		if err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		c.bind(t, role)
+		return nil
 	}
 	if err := t.UpdateDelegatedTargets(raw, role, delegator); err != nil {
 		return err

@@ -178,7 +178,7 @@ func TestConcurrentLookups(t *testing.T) {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	errs := make(chan error, 100)
+	errs := make(chan error, 1000)
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
 		go func(g int) {

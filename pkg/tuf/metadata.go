@@ -2,6 +2,7 @@ package tuf
 
 import (
 	"bytes"
+	"errors"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
@@ -224,7 +225,24 @@ const expiresLayout = "2006-01-02T15:04:05Z"
 
 // parseMetadata parses a metadata file strictly and checks its schema; it verifies nothing.
 func parseMetadata(role, wantType string, raw []byte) (*parsed, error) {
-	env, err := tjson.ParseEnvelope(raw)
+	return parseMetadataMode(role, wantType, raw, false)
+}
+
+// errNeedsCopy reports that in-place parsing met a string with a control character; the
+// buffer was overwritten and the caller must parse a fresh copy.
+var errNeedsCopy = errors.New("tuf: metadata must be parsed from a copy")
+
+func parseMetadataMode(role, wantType string, raw []byte, inPlace bool) (*parsed, error) {
+	var env *tjson.Envelope
+	var err error
+	if inPlace {
+		env, err = tjson.ParseEnvelopeInPlace(raw)
+		if errors.Is(err, tjson.ErrControl) {
+			return nil, errNeedsCopy
+		}
+	} else {
+		env, err = tjson.ParseEnvelope(raw)
+	}
 	if err != nil {
 		return nil, badMetadata(role, err, "malformed JSON")
 	}
@@ -254,7 +272,7 @@ func parseBound(role string, raw []byte, b *Binding) (*parsed, error) {
 			return nil, badMetadata(role, nil, "binding does not fit the cached file")
 		}
 	}
-	p := &parsed{raw: raw, env: &tjson.Envelope{Signed: signed, Members: b.Members, SignedOffset: b.Signed[0]}}
+	p := &parsed{raw: raw, env: &tjson.Envelope{Signed: signed, Members: b.Members, RawSigned: b.Signed, RawMembers: b.Members}}
 	return p, p.parseSigned(role, RoleTargets)
 }
 

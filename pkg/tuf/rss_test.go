@@ -65,7 +65,7 @@ func TestRSSChild(t *testing.T) {
 	switch impl {
 	case "tinto":
 		c, err := tuf.New(root, tuf.Options{Fetcher: &tuf.HTTPFetcher{}, MetadataBase: base + "/metadata/",
-			TargetsBase: base + "/targets/", Now: func() time.Time { return now }})
+			TargetsBase: base + "/targets/", Now: func() time.Time { return now }, CacheDir: t.TempDir()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +85,8 @@ func TestRSSChild(t *testing.T) {
 	case "go-tuf":
 		cfg, _ := gotufconfig.New(base+"/metadata", root)
 		cfg.RemoteTargetsURL = base + "/targets"
-		cfg.DisableLocalCache = true
+		cfg.LocalMetadataDir = t.TempDir()
+		cfg.LocalTargetsDir = t.TempDir()
 		cfg.SnapshotMaxLength, cfg.TargetsMaxLength = 1<<30, 1<<30
 		u, err := gotufupdater.New(cfg)
 		if err != nil {
@@ -121,11 +122,14 @@ func TestRSSChild(t *testing.T) {
 // runRSSChild runs the child and returns its peak RSS in MiB.
 func runRSSChild(b *testing.B, mode, url, rootFile, target string) float64 {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRSSChild$", "-test.v")
-	cmd.Env = append(os.Environ(), "TINTO_TUF_RSS_CHILD="+mode, "TINTO_TUF_RSS_URL="+url,
+	cmd.Env = append(os.Environ(), "GODEBUG="+os.Getenv("TINTO_TUF_RSS_GODEBUG"), "TINTO_TUF_RSS_CHILD="+mode, "TINTO_TUF_RSS_URL="+url,
 		"TINTO_TUF_RSS_ROOT="+rootFile, "TINTO_TUF_RSS_TARGET="+target)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		b.Fatalf("child %s: %v\n%s", mode, err, out)
+	}
+	if os.Getenv("TINTO_TUF_RSS_GODEBUG") != "" {
+		b.Logf("child %s:\n%s", mode, out)
 	}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {

@@ -236,12 +236,24 @@ func (t *Trusted) UpdateDelegatedTargets(raw []byte, role, delegator string) err
 	if t.snapshot == nil {
 		return errors.New("tuf: cannot update targets before snapshot")
 	}
-	return t.updateTargets(raw, role, delegator, nil, "")
+	return t.updateTargets(raw, role, delegator, nil, "", false)
+}
+
+// UpdateDelegatedTargetsInPlace is UpdateDelegatedTargets for a buffer the caller hands over:
+// the canonical form is written over it instead of into a copy, which halves the memory a
+// large targets role needs. Afterwards buf must not be used by the caller. If it returns an
+// error matching errNeedsCopy, buf was overwritten before the metadata could be parsed in place
+// (a string holds a control character); call UpdateDelegatedTargets with a fresh copy.
+func (t *Trusted) UpdateDelegatedTargetsInPlace(buf []byte, role, delegator string) error {
+	if t.snapshot == nil {
+		return errors.New("tuf: cannot update targets before snapshot")
+	}
+	return t.updateTargets(buf, role, delegator, nil, sha256Hex(buf), true)
 }
 
 // updateTargets checks a targets role. With bound set, the bytes were verified before (see
 // Binding) and bound() parses them without the signature check.
-func (t *Trusted) updateTargets(raw []byte, role, delegator string, bound func() (*parsed, error), sum string) error {
+func (t *Trusted) updateTargets(raw []byte, role, delegator string, bound func() (*parsed, error), sum string, inPlace bool) error {
 	if err := t.checkFinalSnapshot(); err != nil {
 		return err
 	}
@@ -262,7 +274,7 @@ func (t *Trusted) updateTargets(raw []byte, role, delegator string, bound func()
 			return err
 		}
 	} else {
-		if p, err = parseMetadata(role, RoleTargets, raw); err != nil {
+		if p, err = parseMetadataMode(role, RoleTargets, raw, inPlace); err != nil {
 			return err
 		}
 		if err := verifyRole(role, keys, r, p); err != nil {

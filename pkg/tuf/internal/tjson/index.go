@@ -110,7 +110,7 @@ func NewIndex(data []byte) (*Index, error) {
 	if len(data) > 1<<31-1 {
 		return nil, &SyntaxError{Msg: "object too large to index"}
 	}
-	s := &scanner{data: data}
+	s := &scanner{data: data, keepRaw: true}
 	ix := &Index{data: data}
 	sorted := true
 	err := s.membersBytes(func(key []byte, start, end int) error {

@@ -34,23 +34,44 @@ func (e *SyntaxError) Error() string { return fmt.Sprintf("json: %s at offset %d
 
 // Envelope is a parsed TUF metadata file: {"signed": ..., "signatures": [...]}.
 type Envelope struct {
-	// Signed is the raw bytes of the "signed" value as received.
+	// Signed is the "signed" value: the raw bytes as received (ParseEnvelope) or its canonical
+	// form (ParseEnvelopeInPlace).
 	Signed []byte
 	// Canonical is the canonical JSON form of the "signed" value: the bytes signatures cover.
 	Canonical []byte
-	// Signatures is the raw bytes of the "signatures" value.
+	// Signatures is the "signatures" value (raw, or canonical in place).
 	Signatures []byte
-	// SignedOffset is the offset of Signed in the parsed data.
-	SignedOffset int
-	// Members maps each member of the "signed" object to the raw span of its value in Signed
+	// Members maps each member of the "signed" object to the span of its value in Signed
 	// (nil if "signed" is not an object).
 	Members map[string][2]int
+	// RawSigned is the span of the "signed" value in the data as received, and RawMembers the
+	// spans of its members relative to RawSigned[0], in the data as received.
+	RawSigned  [2]int
+	RawMembers map[string][2]int
 }
+
+// ErrControl is returned by ParseEnvelopeInPlace when a string holds a control character: its
+// canonical form (which keeps it raw) is not valid JSON, so the in-place form cannot be decoded.
+// The data has been overwritten; parse a fresh copy with ParseEnvelope.
+var ErrControl = errors.New("tjson: string with a control character")
 
 // ParseEnvelope scans data strictly and returns the spans of its two members. Unknown top-level
 // members are an error, as is a missing member.
-func ParseEnvelope(data []byte) (*Envelope, error) {
-	s := &scanner{data: data, out: make([]byte, 0, len(data))}
+func ParseEnvelope(data []byte) (*Envelope, error) { return parseEnvelope(data, false) }
+
+// ParseEnvelopeInPlace is ParseEnvelope that writes the canonical forms over data instead of
+// allocating a copy (a canonical form is never longer than its source, and the output never
+// overtakes the input). Afterwards data holds garbage except where the Envelope's slices point;
+// RawSigned and RawMembers still describe the data as it was received.
+func ParseEnvelopeInPlace(data []byte) (*Envelope, error) { return parseEnvelope(data, true) }
+
+func parseEnvelope(data []byte, inPlace bool) (*Envelope, error) {
+	s := &scanner{data: data}
+	if inPlace {
+		s.out = data[:0:len(data)]
+	} else {
+		s.out = make([]byte, 0, len(data))
+	}
 	s.ws()
 	if s.pos >= len(data) || data[s.pos] != '{' {
 		return nil, s.errf("expected object")
@@ -83,11 +104,14 @@ func ParseEnvelope(data []byte) (*Envelope, error) {
 		s.ws()
 		vstart := s.pos
 		ostart := len(s.out)
-		var members map[string][2]int
+		var members, rawMembers map[string][2]int
 		if key == "signed" {
-			members = map[string][2]int{}
+			members, rawMembers = map[string][2]int{}, map[string][2]int{}
 			s.hookDepth = 2
-			s.hook = func(k []byte, a, b int) { members[string(k)] = [2]int{a - vstart, b - vstart} }
+			s.hook = func(k []byte, a, b, oa, ob int) {
+				rawMembers[string(k)] = [2]int{a - vstart, b - vstart}
+				members[string(k)] = [2]int{oa - ostart, ob - ostart}
+			}
 		}
 		err = s.value(1)
 		s.hook = nil
@@ -100,17 +124,25 @@ func ParseEnvelope(data []byte) (*Envelope, error) {
 				return nil, s.errf("duplicate key %q", key)
 			}
 			seenSigned = true
-			env.Signed = data[vstart:s.pos]
-			env.SignedOffset = vstart
-			env.Members = members
 			env.Canonical = s.out[ostart:len(s.out):len(s.out)]
+			env.RawSigned = [2]int{vstart, s.pos}
+			env.RawMembers = rawMembers
+			if inPlace {
+				env.Signed, env.Members = env.Canonical, members
+			} else {
+				env.Signed, env.Members = data[vstart:s.pos], rawMembers
+			}
 		case "signatures":
 			if seenSigs {
 				return nil, s.errf("duplicate key %q", key)
 			}
 			seenSigs = true
-			env.Signatures = data[vstart:s.pos]
-			s.out = s.out[:ostart]
+			if inPlace {
+				env.Signatures = s.out[ostart:len(s.out):len(s.out)]
+			} else {
+				env.Signatures = data[vstart:s.pos]
+				s.out = s.out[:ostart]
+			}
 		default:
 			return nil, s.errf("unexpected top-level key %q", key)
 		}
@@ -132,6 +164,9 @@ func ParseEnvelope(data []byte) (*Envelope, error) {
 	}
 	if !seenSigned || !seenSigs {
 		return nil, s.errf("missing \"signed\" or \"signatures\"")
+	}
+	if inPlace && s.ctrl {
+		return nil, ErrControl
 	}
 	return env, nil
 }
@@ -165,8 +200,12 @@ type scanner struct {
 	stack []member
 	// hook, when set, is called for every member of objects at depth hookDepth with the raw
 	// span of its value.
-	hook      func(key []byte, start, end int)
+	hook      func(key []byte, start, end, outStart, outEnd int)
 	hookDepth int
+	ctrl      bool // a control character was written raw into a string
+	// keepRaw makes strBytes return unescaped strings as slices of the input (which must then
+	// not be overwritten), for callers that reset the output.
+	keepRaw bool
 }
 
 func (s *scanner) errf(format string, args ...any) error {
@@ -197,7 +236,7 @@ func (s *scanner) value(depth int) error {
 	case c == '[':
 		return s.array(depth + 1)
 	case c == '"':
-		_, err := s.str()
+		_, err := s.strBytes()
 		return err
 	case c == '-' || (c >= '0' && c <= '9'):
 		return s.number()
@@ -270,10 +309,18 @@ func (s *scanner) strBytes() ([]byte, error) {
 		if c == '"' {
 			raw := d[start:s.pos]
 			s.pos++
+			if s.keepRaw {
+				s.out = append(s.out, '"')
+				s.out = append(s.out, raw...)
+				s.out = append(s.out, '"')
+				return raw[:len(raw):len(raw)], nil
+			}
+			// The value is returned from the output (the input may be overwritten in place).
 			s.out = append(s.out, '"')
 			s.out = append(s.out, raw...)
+			v := s.out[len(s.out)-len(raw) : len(s.out) : len(s.out)]
 			s.out = append(s.out, '"')
-			return raw, nil
+			return v, nil
 		}
 		if c == '\\' || c < 0x20 {
 			break
@@ -299,6 +346,12 @@ func (s *scanner) strBytes() ([]byte, error) {
 		case c == '"':
 			s.pos++
 			v := append([]byte(nil), s.tmp...)
+			for _, c := range v {
+				if c < 0x20 {
+					s.ctrl = true
+					break
+				}
+			}
 			s.out = appendCanonicalBytes(s.out, v)
 			return v, nil
 		case c < 0x20:
@@ -439,7 +492,7 @@ func (s *scanner) object(depth int) error {
 		s.pos++
 		s.out = append(s.out, ':')
 		s.ws()
-		vstart := s.pos
+		vstart, ovstart := s.pos, len(s.out)
 		if err := s.value(depth); err != nil {
 			return err
 		}
@@ -451,7 +504,7 @@ func (s *scanner) object(depth int) error {
 			}
 		}
 		if s.hook != nil && depth == s.hookDepth {
-			s.hook(key, vstart, s.pos)
+			s.hook(key, vstart, s.pos, ovstart, len(s.out))
 		}
 		s.stack = append(s.stack, member{key: key, start: ms, end: len(s.out)})
 		s.ws()
