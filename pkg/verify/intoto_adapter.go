@@ -12,6 +12,7 @@ import (
 	"github.com/tintoproject/tinto/pkg/intoto"
 	"github.com/tintoproject/tinto/pkg/keys"
 	"github.com/tintoproject/tinto/pkg/policy"
+	"github.com/tintoproject/tinto/pkg/rules"
 	"github.com/tintoproject/tinto/pkg/verr"
 )
 
@@ -176,6 +177,8 @@ func evidence(l blob, res *intoto.Result) *chainResult {
 		for _, lr := range sr.Links {
 			ps.Links = append(ps.Links, policy.Link{KeyID: lr.KeyID, Digest: lr.Digest, Materials: mats, Products: prods, Command: cmd})
 		}
+		pl.Rules = appendRules(pl.Rules, sr.Name, "materials", sr.Materials)
+		pl.Rules = appendRules(pl.Rules, sr.Name, "products", sr.Products)
 		for _, rj := range sr.Rejected {
 			cr.warnings = append(cr.warnings, fmt.Sprintf("layout %s, step %s: link %s did not count: %v", l.path, sr.Name, rj.File, rj.Err))
 		}
@@ -195,6 +198,23 @@ func artifactsOf[M ~map[string]D, D ~map[string]string](a M) map[string]policy.D
 	out := make(map[string]policy.Digests, len(a))
 	for n, d := range a {
 		out[n] = map[string]string(d)
+	}
+	return out
+}
+
+// appendRules records the outcome of every artifact rule of one side of a step. The consumed
+// artifacts are not listed (a 100k-artifact step would copy every name); the policy sees them
+// through the links' materials and products.
+func appendRules(out []policy.RuleResult, step, side string, r *rules.Result) []policy.RuleResult {
+	if r == nil {
+		return out
+	}
+	for _, o := range r.Outcomes {
+		rr := policy.RuleResult{Step: step, Side: side, Rule: o.Rule, Verb: string(o.Verb), OK: !o.Failed}
+		if o.Failed {
+			rr.Failure = o.Msg
+		}
+		out = append(out, rr)
 	}
 	return out
 }
