@@ -2,11 +2,11 @@ package tuf
 
 import (
 	"bytes"
-	"errors"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"hash"
 	"strconv"
 	"strings"
