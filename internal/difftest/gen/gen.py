@@ -38,7 +38,7 @@ import securesystemslib.keys as sslib_keys
 
 import in_toto.settings
 from in_toto import runlib, verifylib
-from in_toto.models.layout import Layout, Step
+from in_toto.models.layout import Inspection, Layout, Step
 from in_toto.models.link import Link, FILENAME_FORMAT
 from in_toto.models.metadata import Metablock
 
@@ -241,7 +241,7 @@ class Chain:
     # structure as before they were added.
     self.rng2 = random.Random(seed * 7919 + 1)
     self.pool = pool
-    self.dir = os.path.join(root, "c%d" % seed)
+    self.dir = os.path.abspath(os.path.join(root, "c%d" % seed))
     self.work = os.path.join(self.dir, "work")
     self.links = os.path.join(self.dir, "links")
     self.keysdir = os.path.join(self.dir, "keys")
@@ -469,7 +469,7 @@ class Chain:
     for mats, prods in step_arts:
       if any("\\" in n for n in list(mats) + list(prods)):
         self.feature("backslash-names")
-    for s in layout.steps:
+    for s in layout.steps + layout.inspect:
       for r in s.expected_materials + s.expected_products:
         if r[0].upper() == "REQUIRE" and "\\" in sub(r[1]):
           self.feature("backslash-require")
@@ -477,6 +477,26 @@ class Chain:
           for i in range(2, len(r) - 1):
             if r[i].upper() == "IN" and "\\" in sub(r[i + 1]):
               self.feature("backslash-prefix")
+
+  def add_inspection(self, layout, steps):
+    """An inspection that runs `true` and checks the final state of work/ (second stream)."""
+    rng2 = self.rng2
+    name = "inspect-final"
+    names = self.files() or ["none"]
+    rules = []
+    if rng2.random() < 0.8:
+      rules.append(["MATCH", "*", "WITH", "PRODUCTS", "FROM", steps[-1]])
+    if rng2.random() < 0.3:
+      rules.append(["MATCH", glob_from(rng2, rng2.choice(names)), "WITH", "MATERIALS", "FROM", name])
+    if rng2.random() < 0.4:
+      verb = rng2.choice(["ALLOW", "DISALLOW", "REQUIRE", "CREATE", "MODIFY", "DELETE"])
+      rules.insert(rng2.randrange(len(rules) + 1), [verb, glob_from(rng2, rng2.choice(names))])
+    rules.append(rng2.choice([["DISALLOW", "*"], ["ALLOW", "*"]]))
+    products = [list(r) for r in rules]
+    layout.inspect.append(Inspection(name=name, run=["true"], expected_materials=rules,
+                                     expected_products=products))
+    self.feature("inspection")
+    return name
 
   def parametrise(self, layout):
     """Replace parts of some rule patterns with {NAME} placeholders; return the parameters.
@@ -679,6 +699,11 @@ class Chain:
     params = self.parametrise(layout) if rng.random() < 0.15 else None
     layout.validate()
     self.tag_backslashes(layout, step_arts, params)
+    inspection = None
+    if not synthetic and self.rng2.random() < 0.12:
+      inspection = self.add_inspection(layout, steps)
+      layout.validate()
+      self.tag_backslashes(layout, step_arts, params)
     mb = Metablock(signed=layout)
     mb.sign(lkey)
     verify_keys = [layout_keys_all[0]]
@@ -719,6 +744,17 @@ class Chain:
       doc["signatures"][0]["sig"] = sig[:pos] + ("0" if sig[pos] != "0" else "1") + sig[pos + 1:]
       with open(path, "w") as f:
         json.dump(doc, f, indent=1, sort_keys=True)
+
+    if inspection is not None:
+      # The prerecorded inspection link tinto reads (signed by the layout key); python runs the
+      # inspection itself, in work/, when it verifies.
+      cwd = os.getcwd()
+      os.chdir(self.work)
+      try:
+        runlib.in_toto_run(inspection, ["."], ["."], ["true"], signing_key=lkey,
+                           metadata_directory=self.links)
+      finally:
+        os.chdir(cwd)
 
     # Extra files in the link directory (second stream, so that seeds stay stable).
     if self.rng2.random() < 0.1:
@@ -763,12 +799,17 @@ class Chain:
     layout = Metablock.load(os.path.join(self.dir, "root.layout"))
     key_dict = sslib_interface.import_publickeys_from_file(
         [k["path"] for k in key_args], [k["type"] for k in key_args])
+    # Inspections run in, and record, the current directory: work/.
+    cwd = os.getcwd()
+    os.chdir(self.work)
     try:
       verifylib.in_toto_verify(layout, key_dict, self.links, persist_inspection_links=False,
                                substitution_parameters=self.params)
       return {"ok": True, "exc": "", "msg": ""}
     except Exception as e:  # every exception is a denial
       return {"ok": False, "exc": type(e).__name__, "msg": str(e)[:2000]}
+    finally:
+      os.chdir(cwd)
 
 
 def main():
