@@ -1,0 +1,72 @@
+package difftest
+
+import "testing"
+
+// TestClassify pins the known-deviation classifier: each documented deviation is recognised in
+// exactly the shape docs/intoto-deviations.md describes, and nothing else is.
+func TestClassify(t *testing.T) {
+	ok := Verdict{OK: true}
+	deny := func(class string) Verdict { return Verdict{Class: class} }
+	alt := func(v Verdict) *Verdict { return &v }
+	tests := []struct {
+		name     string
+		c        Chain
+		py, ours Verdict
+		agree    bool
+		dev      string
+	}{
+		{"both verify", Chain{}, ok, ok, true, ""},
+		{"same reason", Chain{}, deny("RuleVerificationError"), deny("rule-failed"), true, ""},
+		{"threshold for missing link", Chain{}, deny("LinkNotFoundError"), deny("threshold"), true, ""},
+		{"python verifies, tinto denies", Chain{}, ok, deny("rule-failed"), false, ""},
+		{"tinto verifies, python denies", Chain{}, deny("RuleVerificationError"), ok, false, ""},
+		{"other reason", Chain{}, deny("RuleVerificationError"), deny("expired"), false, ""},
+		{"usage error is never agreement", Chain{}, deny("RuleVerificationError"), deny("input"), false, ""},
+		{"unknown parameter", Chain{Features: []string{"params-unknown"}}, deny("KeyError"), deny("layout-invalid"), true, ""},
+		{"KeyError without unknown parameter", Chain{}, deny("KeyError"), deny("layout-invalid"), false, ""},
+
+		{"backslash name", Chain{Features: []string{"backslash-names"}}, ok, deny("threshold"), false, DevBackslash},
+		{"backslash name, python crash", Chain{Features: []string{"backslash-names"}}, deny("KeyError"), deny("missing-link"), false, DevBackslash},
+		{"backslash name, wrong reason", Chain{Features: []string{"backslash-names"}}, ok, deny("rule-failed"), false, ""},
+		{"backslash name, tinto verifies", Chain{Features: []string{"backslash-names"}}, deny("KeyError"), ok, false, ""},
+		{"backslash require", Chain{Features: []string{"backslash-require"}}, ok, deny("layout-invalid"), false, DevBackslash},
+		{"backslash prefix", Chain{Features: []string{"backslash-prefix"}}, deny("KeyError"), deny("layout-invalid"), false, DevBackslash},
+
+		{"links disagree", Chain{Features: []string{"links-disagree-threshold-1"}}, ok, deny("link-mismatch"), false, DevLinksDisagree},
+		{"links disagree, 2 of 2", Chain{Features: []string{"links-disagree-threshold-2"}}, ok, deny("link-mismatch"), false, ""},
+
+		{"malformed link, same as without it", Chain{Features: []string{"malformed-link"}, PythonWithoutMalformedLink: alt(ok)},
+			deny("JSONDecodeError"), ok, false, DevMalformedLink},
+		{"malformed link, denied like without it", Chain{Features: []string{"malformed-link"}, PythonWithoutMalformedLink: alt(deny("RuleVerificationError"))},
+			deny("FormatError"), deny("rule-failed"), false, DevMalformedLink},
+		{"malformed link, tinto verifies what python denies without it", Chain{Features: []string{"malformed-link"}, PythonWithoutMalformedLink: alt(deny("RuleVerificationError"))},
+			deny("FormatError"), ok, false, ""},
+		{"malformed link, no second verdict", Chain{Features: []string{"malformed-link"}},
+			deny("FormatError"), ok, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Agree(tt.c, tt.py, tt.ours); got != tt.agree {
+				t.Errorf("Agree = %v, want %v", got, tt.agree)
+			}
+			if tt.agree {
+				return
+			}
+			if got := Classify(tt.c, tt.py, tt.ours); got != tt.dev {
+				t.Errorf("Classify = %q, want %q", got, tt.dev)
+			}
+		})
+	}
+}
+
+func TestPlainGlob(t *testing.T) {
+	for p, want := range map[string]bool{
+		"*": true, "src/*.go": true, "a?b": true, "[ab]*": true, "[!x]y": true,
+		`a\*`: false, "[]]": false, "[!]]": false, "[": false, "a]": false, "[^a]": false,
+		"[a-c]": false, "[]": false, "[!]": false,
+	} {
+		if got := plainGlob(p); got != want {
+			t.Errorf("plainGlob(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
