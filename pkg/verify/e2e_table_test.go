@@ -200,7 +200,7 @@ var e2eCases = []e2eCase{
 			t.Fatal(err)
 		}
 	}},
-	{name: "revoked-functionary-denied", reason: verr.Threshold, trail: "revoked", stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+	{name: "revoked-functionary-denied", reason: verr.Revoked, trail: "revoked", stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
 		if err := r.Revoke(r.Functionaries["bob"].Key.KeyID, "key compromised"); err != nil {
 			t.Fatal(err)
 		}
