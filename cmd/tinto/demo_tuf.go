@@ -2,29 +2,14 @@ package main
 
 import (
 	"bytes"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/tintoproject/tinto/pkg/verify/verifytest"
 )
-
-const tufDemoUsage = `usage: tinto demo [--keep DIR]
-
-Builds, in a temporary directory and with no network, a TUF repository holding a sample package,
-its in-toto layout (signed by an owner key that the repository lists as the layout's key), the
-links of a three-step supply chain (clone, build, package) made by generated functionaries, and
-a revocation list. Serves it on 127.0.0.1 and runs "tinto verify" against it, scenario by
-scenario: an allowed install, a tampered package, a package no build produced, revoked
-functionaries, and a rollback attack. Exits 0 when every scenario ends as expected.
-
-flags:
-`
 
 // tufDemoScenario is one act of the demo: a change to the repository, then tinto verify.
 type tufDemoScenario struct {
@@ -45,44 +30,23 @@ type tufDemo struct {
 	before verifytest.Served // what the mirror served before the revocations
 }
 
-func runDemoTUF(e *env, args []string) int {
-	fs := flag.NewFlagSet("tinto demo", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	keep := fs.String("keep", "", "write the repository (metadata/, targets/, root.json) to `DIR` and leave it there")
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, tufDemoUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return exitError
-	}
-	start := time.Now()
+// tufDemoRun plays the full demo (part 1 of tinto demo) and reports whether every scenario
+// ended as expected. With keep set, the repository is written there afterwards.
+func tufDemoRun(e *env, keep string) bool {
 	d, err := newTUFDemo(e)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "tinto demo: %v\n", err)
-		return exitError
+		return false
 	}
 	defer d.close()
 	ok := d.run()
-	if *keep != "" {
-		if err := d.keep(*keep); err != nil {
+	if keep != "" {
+		if err := d.keep(keep); err != nil {
 			fmt.Fprintf(e.stderr, "tinto demo: --keep: %v\n", err)
-			return exitError
+			return false
 		}
 	}
-	fmt.Fprintf(e.stdout, "\ndemo finished in %.1fs\n", time.Since(start).Seconds())
-	if !ok {
-		fmt.Fprintln(e.stdout, "some scenario did not end as expected")
-		return exitError
-	}
-	return exitOK
+	return ok
 }
 
 func newTUFDemo(e *env) (*tufDemo, error) {
@@ -91,8 +55,7 @@ func newTUFDemo(e *env) (*tufDemo, error) {
 		return nil, err
 	}
 	d := &tufDemo{e: e, dir: dir, root: filepath.Join(dir, "root.json"), cache: filepath.Join(dir, "client-cache")}
-	fmt.Fprintln(e.stdout, "tinto demo: TUF + in-toto + policy, end to end, on 127.0.0.1")
-	fmt.Fprintln(e.stdout, "")
+	fmt.Fprintln(e.stdout, "== part 1: TUF + in-toto + policy, end to end, on 127.0.0.1")
 	fmt.Fprintln(e.stdout, "building the repository:")
 	d.repo, err = verifytest.New(verifytest.Options{Artifacts: 5})
 	if err != nil {
@@ -249,7 +212,7 @@ func (d *tufDemo) keep(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "root.json"), d.repo.TrustedRoot(), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(d.e.stdout, "\nrepository kept in %s (with an empty revocation list again); try:\n  tinto verify --root %s --repo %s %s\n",
+	fmt.Fprintf(d.e.stdout, "\nTUF repository kept in %s (with an empty revocation list again); try:\n  tinto verify --root %s --repo %s %s\n",
 		dir, filepath.Join(dir, "root.json"), dir, verifytest.DefaultPackage)
 	return nil
 }

@@ -8,16 +8,16 @@ import (
 	"testing"
 )
 
-// TestDemoTUF runs the full demo and checks that every scenario ends as expected and that
+// TestDemoTUF runs the full demo (tinto demo) and checks that every scenario ends as expected and that
 // --keep leaves a repository that tinto verify accepts from a directory.
 func TestDemoTUF(t *testing.T) {
 	var out, errb bytes.Buffer
 	keep := filepath.Join(t.TempDir(), "repo")
 	e := &env{stdout: &out, stderr: &errb, getenv: os.Getenv}
-	if code := runDemoTUF(e, []string{"--keep", keep}); code != exitOK {
+	if code := runDemo(e, []string{"--keep", keep}); code != exitOK {
 		t.Fatalf("demo exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
-	for _, want := range []string{"1. an allowed install", "ALLOWED", "mismatch", "target-unbound", "warning", "revoked", "rollback"} {
+	for _, want := range []string{"== part 1", "1. an allowed install", "ALLOWED", "== part 2", "demo: OK", "mismatch", "target-unbound", "warning", "revoked", "rollback"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q", want)
 		}
