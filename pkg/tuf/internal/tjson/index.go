@@ -92,16 +92,12 @@ func (s *scanner) trailing() error {
 	return nil
 }
 
-// Index is a sorted index of a JSON object's members: lookups by binary search, no per-member
-// allocation (keys are subslices of the data unless they contain escapes).
+// Index is a sorted index of a JSON object's members: lookups by binary search. It stores one
+// 4-byte offset per member (the key's opening quote); keys are read back from the data when
+// compared, so an index costs about 4 bytes per member.
 type Index struct {
-	data    []byte
-	entries []entry
-}
-
-type entry struct {
-	key        []byte
-	start, end int32
+	data []byte
+	offs []int32
 }
 
 // NewIndex scans a JSON object (at most 2 GiB) and indexes its members. Duplicate keys are an
@@ -113,56 +109,80 @@ func NewIndex(data []byte) (*Index, error) {
 	s := &scanner{data: data, keepRaw: true}
 	ix := &Index{data: data}
 	sorted := true
+	var prev []byte
+	var keyStart int
+	s.keyHook = func(start int) { keyStart = start }
 	err := s.membersBytes(func(key []byte, start, end int) error {
-		if n := len(ix.entries); n > 0 {
-			if c := bytesCompare(ix.entries[n-1].key, key); c == 0 {
+		if prev != nil || len(ix.offs) > 0 {
+			if c := bytesCompare(prev, key); c == 0 {
 				return s.errf("duplicate key %q", key)
 			} else if c > 0 {
 				sorted = false
 			}
 		}
-		ix.entries = append(ix.entries, entry{key, int32(start), int32(end)})
+		prev = key
+		ix.offs = append(ix.offs, int32(keyStart))
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	if !sorted {
-		sortEntries(ix.entries)
-		for i := 1; i < len(ix.entries); i++ {
-			if bytesEqual(ix.entries[i-1].key, ix.entries[i].key) {
-				return nil, &SyntaxError{Msg: "duplicate key " + string(ix.entries[i].key)}
+		sortOffsets(ix)
+		for i := 1; i < len(ix.offs); i++ {
+			if bytesEqual(ix.key(i-1), ix.key(i)) {
+				return nil, &SyntaxError{Msg: "duplicate key " + string(ix.key(i))}
 			}
 		}
 	}
 	return ix, nil
 }
 
+// key returns the decoded key of member i.
+func (ix *Index) key(i int) []byte {
+	s := &scanner{data: ix.data, pos: int(ix.offs[i]), keepRaw: true}
+	k, err := s.strBytes()
+	if err != nil {
+		return nil
+	}
+	return k
+}
+
 // Len returns the number of members.
-func (ix *Index) Len() int { return len(ix.entries) }
+func (ix *Index) Len() int { return len(ix.offs) }
 
 // Get returns the raw value of member key.
 func (ix *Index) Get(key string) ([]byte, bool) {
-	lo, hi := 0, len(ix.entries)
+	lo, hi := 0, len(ix.offs)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if string(ix.entries[m].key) < key {
+		if string(ix.key(m)) < key {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	if lo < len(ix.entries) && string(ix.entries[lo].key) == key {
-		e := ix.entries[lo]
-		return ix.data[e.start:e.end], true
+	if lo >= len(ix.offs) || string(ix.key(lo)) != key {
+		return nil, false
 	}
-	return nil, false
+	s := &scanner{data: ix.data, pos: int(ix.offs[lo]), keepRaw: true}
+	if _, err := s.strBytes(); err != nil {
+		return nil, false
+	}
+	s.ws()
+	s.pos++ // ':'
+	s.ws()
+	start := s.pos
+	if err := s.skip(0); err != nil {
+		return nil, false
+	}
+	return ix.data[start:s.pos], true
 }
 
 // Keys calls f for every key in order.
 func (ix *Index) Keys(f func(key string) bool) {
-	for _, e := range ix.entries {
-		if !f(string(e.key)) {
+	for i := range ix.offs {
+		if !f(string(ix.key(i))) {
 			return
 		}
 	}

@@ -206,6 +206,8 @@ type scanner struct {
 	// keepRaw makes strBytes return unescaped strings as slices of the input (which must then
 	// not be overwritten), for callers that reset the output.
 	keepRaw bool
+	// keyHook, when set, is called by membersBytes with the offset of each key.
+	keyHook func(start int)
 }
 
 func (s *scanner) errf(format string, args ...any) error {
@@ -471,13 +473,18 @@ func (s *scanner) object(depth int) error {
 		s.out = append(s.out, '}')
 		return nil
 	}
+	// While the members arrive sorted (the common case) only the previous key is kept; on the
+	// first member out of order the members so far are recovered from the output and the object
+	// is sorted at its end.
 	mbase := len(s.stack)
 	defer func() { s.stack = s.stack[:mbase] }()
-	sorted := true
+	stackMode := false
+	var prevKey []byte
+	n := 0
 	for {
 		s.ws()
 		ms := len(s.out)
-		if len(s.stack) > mbase {
+		if n > 0 {
 			s.out = append(s.out, ',')
 			ms++
 		}
@@ -496,17 +503,29 @@ func (s *scanner) object(depth int) error {
 		if err := s.value(depth); err != nil {
 			return err
 		}
-		if n := len(s.stack); n > mbase {
-			if c := bytes.Compare(s.stack[n-1].key, key); c == 0 {
+		if n > 0 {
+			last := prevKey
+			if stackMode {
+				last = s.stack[len(s.stack)-1].key
+			}
+			if c := bytes.Compare(last, key); c == 0 {
 				return s.errf("duplicate key %q", key)
-			} else if c > 0 {
-				sorted = false
+			} else if c > 0 && !stackMode {
+				if err := s.recoverMembers(base, ms-1); err != nil {
+					return err
+				}
+				stackMode = true
 			}
 		}
 		if s.hook != nil && depth == s.hookDepth {
 			s.hook(key, vstart, s.pos, ovstart, len(s.out))
 		}
-		s.stack = append(s.stack, member{key: key, start: ms, end: len(s.out)})
+		if stackMode {
+			s.stack = append(s.stack, member{key: key, start: ms, end: len(s.out)})
+		} else {
+			prevKey = key
+		}
+		n++
 		s.ws()
 		if s.pos >= len(s.data) {
 			return s.errf("unterminated object")
@@ -521,7 +540,7 @@ func (s *scanner) object(depth int) error {
 		}
 		return s.errf("expected ',' or '}'")
 	}
-	if !sorted {
+	if stackMode {
 		members := s.stack[mbase:]
 		sort.Slice(members, func(i, j int) bool { return bytes.Compare(members[i].key, members[j].key) < 0 })
 		for i := 1; i < len(members); i++ {
@@ -539,6 +558,47 @@ func (s *scanner) object(depth int) error {
 		}
 	}
 	s.out = append(s.out, '}')
+	return nil
+}
+
+// recoverMembers pushes onto the stack the members already written, in canonical form, to
+// out[base:end] (comma-separated "key":value pairs).
+func (s *scanner) recoverMembers(base, end int) error {
+	p := base
+	for p < end {
+		if s.out[p] == ',' {
+			p++
+		}
+		kstart := p
+		if p >= end || s.out[p] != '"' {
+			return s.errf("internal: bad canonical member")
+		}
+		i, esc := p+1, false
+		for i < end && s.out[i] != '"' {
+			if s.out[i] == '\\' {
+				esc = true
+				i++
+			}
+			i++
+		}
+		key := s.out[p+1 : i : i]
+		if esc {
+			dec := make([]byte, 0, len(key))
+			for j := 0; j < len(key); j++ {
+				if key[j] == '\\' && j+1 < len(key) {
+					j++
+				}
+				dec = append(dec, key[j])
+			}
+			key = dec
+		}
+		sub := &scanner{data: s.out[:end], pos: i + 2} // past the closing quote and ':'
+		if err := sub.skip(0); err != nil {
+			return s.errf("internal: bad canonical member")
+		}
+		s.stack = append(s.stack, member{key: key, start: kstart, end: sub.pos})
+		p = sub.pos
+	}
 	return nil
 }
 

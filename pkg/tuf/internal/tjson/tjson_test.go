@@ -116,7 +116,8 @@ func TestEncode(t *testing.T) {
 }
 
 func FuzzCanonicalize(f *testing.F) {
-	for _, s := range []string{`{"a":1}`, `[1,"\u00e9",{"b":null}]`, `"\ud83d\ude00"`, `{"b":1,"a":2}`, `-0`} {
+	for _, s := range []string{`{"a":1}`, `[1,"\u00e9",{"b":null}]`, `"\ud83d\ude00"`, `{"b":1,"a":2}`, `-0`,
+		`{"a":1,"c":{"z":1,"y":[2]},"b\"":3}`, `{"x\\":1,"x":2,"a":{"q":1,"p":2}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -126,6 +127,20 @@ func FuzzCanonicalize(f *testing.F) {
 		}
 		if !json.Valid(data) {
 			t.Fatalf("accepted invalid JSON %q", data)
+		}
+		// Compare with a tree-based reference: decode, then Encode.
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("reference decode: %v", err)
+		}
+		ref, err := Encode(v)
+		if err != nil {
+			t.Fatalf("reference encode of %q: %v", data, err)
+		}
+		if !bytes.Equal(ref, out) {
+			t.Fatalf("canonical form of %q:\n got %q\nwant %q", data, out, ref)
 		}
 		// Canonical output is a fixed point when it is itself valid JSON.
 		if json.Valid(out) {

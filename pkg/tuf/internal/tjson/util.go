@@ -8,8 +8,8 @@ import (
 func bytesCompare(a, b []byte) int { return bytes.Compare(a, b) }
 func bytesEqual(a, b []byte) bool  { return bytes.Equal(a, b) }
 
-func sortEntries(e []entry) {
-	sort.Slice(e, func(i, j int) bool { return bytes.Compare(e[i].key, e[j].key) < 0 })
+func sortOffsets(ix *Index) {
+	sort.Slice(ix.offs, func(i, j int) bool { return bytes.Compare(ix.key(i), ix.key(j)) < 0 })
 }
 
 // membersBytes is members with keys as bytes (no allocation for unescaped keys) and a light
@@ -28,6 +28,9 @@ func (s *scanner) membersBytes(f func(key []byte, start, end int) error) error {
 	for {
 		s.ws()
 		s.out = s.out[:0]
+		if s.keyHook != nil {
+			s.keyHook(s.pos)
+		}
 		key, err := s.strBytes()
 		if err != nil {
 			return err
