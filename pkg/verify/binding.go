@@ -21,46 +21,50 @@ import (
 //
 // A product named like the target (its full path or its base name, as a build step names what it
 // produces) is preferred and found by lookup; otherwise every product is compared, one map
-// lookup each. When several products qualify, the first by layout, step and name is reported.
+// lookup each. When several products qualify, the one of the first layout (by name), of its
+// latest step (the final product: a package step's output rather than the build step's same
+// file), with the first name, is reported.
 func bind(t *Target, chains []*chainResult) (*Binding, error) {
 	algs := targetAlgs(t.Hashes)
-	var best *Binding
+	var best *candidate
+	consider := func(sp *stepProducts, name string) {
+		c := &candidate{Binding{Layout: sp.layout, Step: sp.step, Artifact: name}, sp.order}
+		if best == nil || c.less(best) {
+			best = c
+		}
+	}
 	for _, c := range chains {
-		for _, sp := range c.products {
+		for i := range c.products {
+			sp := &c.products[i]
 			for _, name := range []string{t.Name, path.Base(t.Name)} {
 				if d, ok := sp.artifacts[name]; ok && matches(algs, t.Hashes, d) {
-					b := &Binding{Layout: sp.layout, Step: sp.step, Artifact: name}
-					if best == nil || lessBinding(b, best) {
-						best = b
+					consider(sp, name)
+				}
+			}
+		}
+	}
+	if best == nil {
+		for _, c := range chains {
+			for i := range c.products {
+				sp := &c.products[i]
+				for name, d := range sp.artifacts {
+					if matches(algs, t.Hashes, d) {
+						consider(sp, name)
 					}
 				}
 			}
 		}
 	}
 	if best != nil {
-		shared, _ := sameDigests(t.Hashes, productDigests(chains, best))
-		best.Algorithms = shared
-		return best, nil
+		b := best.Binding
+		b.Algorithms, _ = sameDigests(t.Hashes, productDigests(chains, &b))
+		return &b, nil
 	}
 	n := 0
 	for _, c := range chains {
 		for _, sp := range c.products {
 			n += len(sp.artifacts)
-			for name, d := range sp.artifacts {
-				if !matches(algs, t.Hashes, d) {
-					continue
-				}
-				b := &Binding{Layout: sp.layout, Step: sp.step, Artifact: name}
-				if best == nil || lessBinding(b, best) {
-					best = b
-				}
-			}
 		}
-	}
-	if best != nil {
-		shared, _ := sameDigests(t.Hashes, productDigests(chains, best))
-		best.Algorithms = shared
-		return best, nil
 	}
 	return nil, &verr.VerificationError{Reason: verr.TargetUnbound, Artifact: t.Name,
 		Msg: fmt.Sprintf("no product of the verified supply chain has the target's hashes (%d products compared)", n)}
@@ -107,12 +111,18 @@ func productDigests(chains []*chainResult, b *Binding) map[string]string {
 	return nil
 }
 
-func lessBinding(a, b *Binding) bool {
+// candidate is a product that matches, with its step's position for the preference order.
+type candidate struct {
+	Binding
+	order int
+}
+
+func (a *candidate) less(b *candidate) bool {
 	if a.Layout != b.Layout {
 		return a.Layout < b.Layout
 	}
-	if a.Step != b.Step {
-		return a.Step < b.Step
+	if a.order != b.order {
+		return a.order > b.order
 	}
 	return a.Artifact < b.Artifact
 }

@@ -43,7 +43,9 @@ type chainResult struct {
 
 type stepProducts struct {
 	layout, step string
-	artifacts    map[string]rules.Digests
+	// order is the step's position in the layout; a later step's product is preferred.
+	order     int
+	artifacts map[string]rules.Digests
 }
 
 func (c *chainResult) validAt(t time.Time) bool {

@@ -144,43 +144,40 @@ func describeRef(ref revocation.Ref, st revocation.Status) string {
 	return s
 }
 
-// boundProduct reports the product of a verified layout whose digests equal the target's (the
-// first by layout, step and name when several do).
+// boundProduct reports the product of a verified layout whose digests equal the target's: in
+// the first layout that has one, the latest step's (the final product), the first name. A
+// product named like the target (its path or base name) is found by lookup; only without one
+// is every product compared.
 func boundProduct(in *policy.Input) (string, bool) {
 	algs := targetAlgs(in.Target.Hashes)
-	// A product named like the target is found by lookup; only without one is every product
-	// compared.
+	names := []string{in.Target.Name, path.Base(in.Target.Name)}
 	for _, byName := range []bool{true, false} {
-		best := ""
 		for _, l := range in.Layouts {
 			if l.Failure != "" {
 				continue
 			}
-			for _, s := range l.Steps {
+			for i := len(l.Steps) - 1; i >= 0; i-- {
+				s := l.Steps[i]
+				best := ""
 				for _, k := range s.Links {
-					try := func(n string, d policy.Digests) {
-						if matches(algs, in.Target.Hashes, d) {
-							if ref := l.Name + " / " + s.Name + " / " + n; best == "" || ref < best {
-								best = ref
-							}
-						}
-					}
 					if byName {
-						for _, n := range []string{in.Target.Name, path.Base(in.Target.Name)} {
-							if d, ok := k.Products[n]; ok {
-								try(n, d)
+						for _, n := range names {
+							if d, ok := k.Products[n]; ok && matches(algs, in.Target.Hashes, d) && (best == "" || n < best) {
+								best = n
 							}
 						}
 						continue
 					}
 					for n, d := range k.Products {
-						try(n, d)
+						if matches(algs, in.Target.Hashes, d) && (best == "" || n < best) {
+							best = n
+						}
 					}
 				}
+				if best != "" {
+					return l.Name + " / " + s.Name + " / " + best, true
+				}
 			}
-		}
-		if best != "" {
-			return best, true
 		}
 	}
 	return "", false

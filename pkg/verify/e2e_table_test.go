@@ -81,6 +81,8 @@ func mustVerify(t *testing.T, v *verify.Verifier) {
 var e2eCases = []e2eCase{
 	{name: "allowed", allowed: true},
 	{name: "allowed-dsse", repo: verifytest.Options{DSSE: true}, allowed: true},
+	{name: "allowed-attestation-bundle", repo: verifytest.Options{DSSE: true, Bundle: true}, allowed: true},
+	{name: "allowed-metablock-layout-bundle", repo: verifytest.Options{Bundle: true}, allowed: true},
 
 	// TUF attacks.
 	{name: "tampered-artifact", reason: verr.Mismatch, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
@@ -136,6 +138,9 @@ var e2eCases = []e2eCase{
 	// in-toto failures.
 	{name: "missing-link", reason: verr.MissingLink, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
 		republishChain(t, r, verifytest.ChainOptions{Omit: []string{"build"}})
+	}},
+	{name: "bundle-missing-link", repo: verifytest.Options{DSSE: true, Bundle: true}, reason: verr.MissingLink, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		republishChain(t, r, verifytest.ChainOptions{Omit: []string{"clone"}})
 	}},
 	{name: "link-wrong-functionary", reason: verr.MissingLink, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
 		republishChain(t, r, verifytest.ChainOptions{Signers: map[string][]string{"build": {"carol"}}})

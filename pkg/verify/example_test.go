@@ -37,6 +37,6 @@ func Example() {
 	fmt.Println("allowed:", err == nil, "reason:", reason, "decision:", res.Decision.Effect)
 	// Output:
 	// allowed: true
-	// bound to demo-app-1.0.0.tar.gz, step build
+	// bound to demo-app-1.0.0.tar.gz, step package
 	// allowed: false reason: mismatch decision: deny
 }

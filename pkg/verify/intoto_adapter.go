@@ -172,7 +172,7 @@ func evidence(l blob, res *intoto.Result) *chainResult {
 			mats = artifactsOf(sr.Link.Materials)
 			prods = artifactsOf(sr.Link.Products)
 			cmd = sr.Link.Command
-			cr.products = append(cr.products, stepProducts{layout: l.path, step: sr.Name, artifacts: sr.Link.Products})
+			cr.products = append(cr.products, stepProducts{layout: l.path, step: sr.Name, order: len(pl.Steps), artifacts: sr.Link.Products})
 		}
 		for _, lr := range sr.Links {
 			ps.Links = append(ps.Links, policy.Link{KeyID: lr.KeyID, Digest: lr.Digest, Materials: mats, Products: prods, Command: cmd})

@@ -17,6 +17,7 @@
 package verifytest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -58,6 +59,10 @@ type Options struct {
 	DSSE bool
 	// NoRevocationList leaves revocations.json out of the repository.
 	NoRevocationList bool
+	// Bundle publishes each package's links as one attestation bundle
+	// ("<LinkDir>/links.intoto.jsonl": a DSSE envelope of an ITE-6 statement with a link v0.3
+	// predicate per line) instead of one .link target per link.
+	Bundle bool
 }
 
 // Repo is a generated repository and the keys that made it.
@@ -196,6 +201,9 @@ func digest(b []byte) rules.Digests {
 // Chain holds the links of one package, by file name.
 type Chain struct {
 	Links map[string][]byte // "<step>.<keyid8>.link" -> document
+	// Statements are the same links as DSSE envelopes of ITE-6 statements (link predicate
+	// v0.3), in the order they were made, for attestation bundles.
+	Statements [][]byte
 }
 
 // LinkDir is the directory of a package's links inside the repository.
@@ -264,6 +272,17 @@ func (r *Repo) MakeChainWith(pkg string, n int, co ChainOptions) (*Chain, []byte
 				return nil, nil, err
 			}
 			c.Links[intoto.LinkFileName(l.l.Name, s.Key.KeyID)] = doc
+			if r.opts.Bundle {
+				st, err := l.l.Statement(intoto.PredicateLinkV03)
+				if err != nil {
+					return nil, nil, err
+				}
+				env, err := intoto.SignDSSEValue(st, s)
+				if err != nil {
+					return nil, nil, err
+				}
+				c.Statements = append(c.Statements, env)
+			}
 		}
 	}
 	return c, pkgData, nil
@@ -282,6 +301,14 @@ func (r *Repo) AddPackage(pkg string, n int) error {
 // custom["in-toto"] lists the layout and every link).
 func (r *Repo) AddPackageWith(pkg string, data []byte, c *Chain) error {
 	list := []any{LayoutPath}
+	if r.opts.Bundle {
+		p := LinkDir(pkg) + "/links.intoto.jsonl"
+		if err := r.TUF.AddTarget("targets", p, bytes.Join(c.Statements, []byte("\n")), nil); err != nil {
+			return err
+		}
+		r.Packages[pkg] = data
+		return r.TUF.AddTarget("targets", pkg, data, map[string]any{"in-toto": append(list, p)})
+	}
 	names := make([]string, 0, len(c.Links))
 	for n := range c.Links {
 		names = append(names, n)
