@@ -171,6 +171,25 @@ type layoutRev struct {
 	signers []int
 	// links[i] is {link lookup, functionary lookup} for the i-th link in step order.
 	links [][2]int
+	// certs are the certificate lookups of the layout's X.509 functionaries.
+	certs []certRev
+}
+
+type certRev struct {
+	keyid string
+	idx   int
+}
+
+// certRevoked returns the revoked certificate lookup of keyid, if any.
+func (ev *evaluator) certRevoked(lr *layoutRev, keyid string) *Lookup {
+	for _, c := range lr.certs {
+		if strings.EqualFold(c.keyid, keyid) {
+			if lk := ev.revokedAt(c.idx); lk != nil {
+				return lk
+			}
+		}
+	}
+	return nil
 }
 
 // lookup answers one revocation lookup and records it.
@@ -304,7 +323,7 @@ func (ev *evaluator) revocationEntry() TrailEntry {
 		}
 		for _, k := range l.Keys {
 			if k.Issuer != "" && k.Serial != "" {
-				ev.lookup(revocation.Ref{Kind: revocation.KindCertificate, KeyID: k.KeyID, Issuer: k.Issuer, Serial: k.Serial})
+				lr.certs = append(lr.certs, certRev{k.KeyID, ev.lookup(revocation.Ref{Kind: revocation.KindCertificate, KeyID: k.KeyID, Issuer: k.Issuer, Serial: k.Serial})})
 			}
 		}
 		for si := range l.Steps {
@@ -494,6 +513,10 @@ func (ev *evaluator) checkLayout(l *Layout, lr *layoutRev) ([]string, verr.Reaso
 			excluded = append(excluded, "key "+s+" revoked by "+lk.Status.Source)
 			continue
 		}
+		if lk := ev.certRevoked(lr, s); lk != nil {
+			excluded = append(excluded, "certificate of key "+s+" revoked by "+lk.Status.Source)
+			continue
+		}
 		signers = addDistinct(signers, s)
 	}
 	if len(signers) < need {
@@ -522,6 +545,10 @@ func (ev *evaluator) checkLayout(l *Layout, lr *layoutRev) ([]string, verr.Reaso
 			}
 			if lk := ev.revokedAt(idx[1]); lk != nil {
 				excluded = append(excluded, "functionary key "+k.KeyID+" revoked by "+lk.Status.Source)
+				continue
+			}
+			if lk := ev.certRevoked(lr, k.KeyID); lk != nil {
+				excluded = append(excluded, "certificate of functionary "+k.KeyID+" revoked by "+lk.Status.Source)
 				continue
 			}
 			keys = addDistinct(keys, k.KeyID)

@@ -253,3 +253,19 @@ func TestEvaluateInvalidInput(t *testing.T) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
+
+func TestRevokedCertificateFunctionary(t *testing.T) {
+	p := mustLoad(t, header+"rules: []")
+	in := fixture()
+	in.Layouts[0].Keys[1].Issuer, in.Layouts[0].Keys[1].Serial = "CN=tinto test CA", "42"
+	in.Revocation = checkerFunc(func(_ context.Context, ref revocation.Ref, _ time.Time) (revocation.Status, error) {
+		if ref.Kind == revocation.KindCertificate && ref.Serial == "42" {
+			return revocation.Status{State: revocation.Revoked, Source: "crl:CN=tinto test CA#5", Reason: "keyCompromise"}, nil
+		}
+		return revocation.Status{State: revocation.Good, Source: "crl:CN=tinto test CA#5"}, nil
+	})
+	d := mustEval(t, p, in)
+	if d.Allowed() || !errors.Is(d.Err(), verr.Revoked) || !strings.Contains(dump(d), "certificate of functionary "+keyBob+" revoked by crl:CN=tinto test CA#5") {
+		t.Fatalf("revoked certificate functionary: %s\n%s", d.Reason, dump(d))
+	}
+}
