@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -156,11 +157,23 @@ func benchVerify(b *testing.B, impl string, n, dirs int) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		if err := f(dir, k); err != nil {
 			b.Fatal(err)
 		}
 	}
+	// CPU time (user+sys of the whole process: all goroutines and the GC) per verification.
+	// Unlike wall time it hardly depends on what else the machine is running.
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // TestBenchFixtureVerifies checks that both implementations accept the benchmark chain.
