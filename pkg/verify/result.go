@@ -15,7 +15,8 @@ const MediaType = "application/vnd.tinto.verify.result.v1+json"
 // whole trail, and the time each phase took. It holds verified facts only: anything that failed
 // verification appears as a failure, never as a fact.
 //
-// A Result is a plain value; it is safe for concurrent reads once returned.
+// A Result is safe for concurrent reads once returned, and must be treated as immutable: it
+// shares read-only evidence with the Verifier's cache. Timings marshal as nanoseconds.
 type Result struct {
 	// MediaType is always MediaType in JSON.
 	MediaType string `json:"mediaType"`

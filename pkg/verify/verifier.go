@@ -51,6 +51,11 @@ func New(trustedRoot []byte, opts Options) (*Verifier, error) {
 	if opts.Inspections != InspectionsRefuse && opts.Inspections != InspectionsRunUnsafe {
 		return nil, fmt.Errorf("verify: unknown InspectionMode %d", opts.Inspections)
 	}
+	for i, c := range opts.Revocation {
+		if c == nil {
+			return nil, fmt.Errorf("verify: Options.Revocation[%d] is nil", i)
+		}
+	}
 	repo := opts.Repository
 	if repo == nil {
 		if opts.Remote == "" {
@@ -164,7 +169,7 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 
 	// Phase 1: TUF.
 	t0 := time.Now()
-	if err := v.refresh.do(ctx, v.opts.RefreshInterval, v.repo.Refresh); err != nil {
+	if err := v.refresh.do(ctx, now, v.opts.RefreshInterval, v.repo.Refresh); err != nil {
 		res.Timings.TUF = time.Since(t0)
 		fail("tuf", err)
 		return finish()
@@ -495,8 +500,8 @@ type refreshGate struct {
 }
 
 // do refreshes unless a refresh that started after this call began has finished, or the last
-// successful refresh is younger than interval.
-func (g *refreshGate) do(ctx context.Context, interval time.Duration, refresh func(context.Context) error) error {
+// successful refresh is younger than interval at the injected time now.
+func (g *refreshGate) do(ctx context.Context, now time.Time, interval time.Duration, refresh func(context.Context) error) error {
 	g.mu.Lock()
 	entered := g.started
 	g.mu.Unlock()
@@ -505,7 +510,7 @@ func (g *refreshGate) do(ctx context.Context, interval time.Duration, refresh fu
 	if g.done > entered {
 		return g.err
 	}
-	if interval > 0 && g.err == nil && g.done > 0 && time.Since(g.at) < interval {
+	if interval > 0 && g.err == nil && g.done > 0 && !now.Before(g.at) && now.Sub(g.at) < interval {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -514,7 +519,7 @@ func (g *refreshGate) do(ctx context.Context, interval time.Duration, refresh fu
 	g.started++
 	n := g.started
 	err := refresh(ctx)
-	g.done, g.err, g.at = n, err, time.Now()
+	g.done, g.err, g.at = n, err, now
 	return err
 }
 
