@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ type chainInput struct {
 	params      map[string]string
 	now         time.Time
 	inspections InspectionMode
+	inspectFS   fs.FS // the inspections' working directory (InspectionsRunUnsafe only)
 	revocation  revocation.Checker
 	limits      Limits
 }

@@ -55,6 +55,29 @@ func republishChain(t *testing.T, r *verifytest.Repo, co verifytest.ChainOptions
 	}
 }
 
+func runInspections(o *verify.Options) { o.Inspections = verify.InspectionsRunUnsafe }
+
+// withInspection adds ITE-3's kind of inspection to the layout: the command checks that file is
+// in the working directory, and the rules that the package there is the package step's product.
+func withInspection(file string) func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+	return func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		l := r.Layout(t0.Add(365 * 24 * time.Hour))
+		l.Inspections = []intoto.Inspection{{Name: "check-package", Run: []string{"test", "-f", file},
+			ExpectedMaterials: [][]string{{"MATCH", "*.tar.gz", "WITH", "PRODUCTS", "FROM", "package"}, {"DISALLOW", "*"}},
+			ExpectedProducts:  [][]string{{"ALLOW", "*.tar.gz"}, {"DISALLOW", "*"}}}}
+		b, err := r.SignLayout(l, r.Owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.SetLayout(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Publish(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // moveToDelegated moves a target from the top-level targets role to a delegated role.
 func moveToDelegated(t *testing.T, r *verifytest.Repo, name string) {
 	t.Helper()
@@ -198,6 +221,9 @@ var e2eCases = []e2eCase{
 			t.Fatal(err)
 		}
 	}},
+
+	{name: "inspection-run-unsafe", allowed: true, opts: runInspections, stage: withInspection("demo-app-1.0.0.tar.gz")},
+	{name: "inspection-run-unsafe-fails", reason: verr.Inspection, opts: runInspections, stage: withInspection("other.tar.gz")},
 
 	// Revocation.
 	{name: "revoked-functionary-threshold-met", allowed: true, warn: "revoked", stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {

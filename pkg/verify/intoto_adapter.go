@@ -115,6 +115,7 @@ func verifyChain(ctx context.Context, in chainInput) (*chainResult, error) {
 		Now:             func() time.Time { return now },
 		Params:          params,
 		Inspections:     mode,
+		InspectionFiles: in.inspectFS,
 		Revocation:      in.revocation,
 		Limits:          lim,
 	})

@@ -20,8 +20,9 @@ const (
 	// covered by a prerecorded inspection link (the zero value).
 	InspectionsRefuse InspectionMode = iota
 	// InspectionsRunUnsafe runs the layout's inspection commands on this machine, in a fresh
-	// temporary directory with a timeout and a minimal environment. It executes commands named by
-	// the repository's metadata: opt in only for layouts you trust to run code.
+	// temporary directory holding the verified artifact under its base name, with a timeout and a
+	// minimal environment. It executes commands named by the repository's metadata: opt in only
+	// for layouts you trust to run code. Outcomes are then never cached.
 	InspectionsRunUnsafe
 )
 

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -140,6 +142,28 @@ type artifactSource struct {
 	sink      io.Writer
 }
 
+// inspectionDir makes a temporary directory holding the verified artifact under its base name,
+// the working directory of inspections (ITE-3's unzip inspection reads the wheel there). Only
+// used with InspectionsRunUnsafe. The caller removes the directory.
+func inspectionDir(target string, data io.Reader) (string, error) {
+	dir, err := os.MkdirTemp("", "tinto-inspect-")
+	if err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, path.Base(target)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err == nil {
+		_, err = io.Copy(f, data)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
+}
+
 // run is the one verification path behind Verify, VerifyFile and Download.
 func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*Result, error) {
 	start := time.Now()
@@ -200,7 +224,17 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 		ok("revocation-list", "no revocation list (NoRevocationListUnsafe)", false)
 	}
 
-	// Phase 3: the artifact itself.
+	// Phase 3: the artifact itself. With inspections opted in, the verified bytes are also kept
+	// for the inspections' working directory.
+	var kept *bytes.Buffer
+	if v.opts.Inspections == InspectionsRunUnsafe && src.localFile == "" {
+		kept = new(bytes.Buffer)
+		if src.sink != nil {
+			src.sink = io.MultiWriter(src.sink, kept)
+		} else {
+			src.sink = kept
+		}
+	}
 	t0 = time.Now()
 	err = v.checkArtifact(ctx, target, src)
 	res.Timings.Artifact = time.Since(t0)
@@ -231,6 +265,28 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 		params = v.opts.Params(name)
 	}
 	cacheable := len(v.opts.Revocation) == 0 && v.opts.Inspections == InspectionsRefuse
+	var inspectFS fs.FS
+	if v.opts.Inspections == InspectionsRunUnsafe {
+		var r io.Reader
+		if kept != nil {
+			r = kept
+		} else {
+			f, err := os.Open(src.localFile)
+			if err != nil {
+				fail("inspection-files", err)
+				return finish()
+			}
+			defer f.Close()
+			r = f
+		}
+		dir, err := inspectionDir(name, r)
+		if err != nil {
+			fail("inspection-files", err)
+			return finish()
+		}
+		defer os.RemoveAll(dir)
+		inspectFS = os.DirFS(dir)
+	}
 	var chains []*chainResult
 	for _, l := range md.layouts {
 		in := chainInput{
@@ -242,6 +298,7 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 			params:      params,
 			now:         now,
 			inspections: v.opts.Inspections,
+			inspectFS:   inspectFS,
 			revocation:  checker,
 			limits:      v.opts.Limits,
 		}
