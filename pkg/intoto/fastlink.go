@@ -67,6 +67,11 @@ type digestIntern struct {
 	cur  []artEntry
 	pos  int    // cursor into prev
 	alg  string // the last algorithm name seen, reused rather than allocated again
+	// prevMap is the map of the previous set, curMap the one being built; same stays true
+	// while every entry of the current set equals the next entry of the previous one, in which
+	// case the current set is the previous set and its map is reused.
+	prevMap, curMap rules.Artifacts
+	same            bool
 }
 
 // algName returns alg as a string, reusing the previous one when it is the same.
@@ -89,12 +94,15 @@ func (t *digestIntern) begin() {
 	}
 	t.pos = 0
 	t.cur = make([]artEntry, 0, len(t.prev))
+	t.same = true
+	t.curMap = nil
 }
 
 // add records an entry that is not shared.
 func (t *digestIntern) add(name string, d rules.Digests) {
 	if t != nil {
 		t.cur = append(t.cur, artEntry{name, d})
+		t.same = false
 	}
 }
 
@@ -104,6 +112,7 @@ func (t *digestIntern) end() {
 		return
 	}
 	t.prev, t.cur = t.cur, nil
+	t.prevMap, t.curMap = t.curMap, nil
 }
 
 // entry returns the name string, the Digests for a single-algorithm digest, and whether the
@@ -118,14 +127,18 @@ func (t *digestIntern) entry(name, alg, hex []byte) (string, rules.Digests, bool
 	if t.pos < len(t.prev) {
 		if p := &t.prev[t.pos]; p.name == string(name) {
 			if h, ok := p.d[string(alg)]; ok && len(p.d) == 1 && h == string(hex) {
+				// Equal to the next entry of the previous set (none was skipped)?
+				t.same = t.same && t.pos == len(t.cur)
 				t.cur = append(t.cur, *p)
 				return p.name, p.d, true
 			}
+			t.same = false
 			e := artEntry{name: p.name, d: rules.Digests{t.algName(alg): string(hex)}}
 			t.cur = append(t.cur, e)
 			return e.name, e.d, true
 		}
 	}
+	t.same = false
 	// One allocation for the name and the hex digest together.
 	var b strings.Builder
 	b.Grow(len(name) + len(hex))
@@ -339,10 +352,19 @@ func (s *fastScanner) artifacts() (rules.Artifacts, bool) {
 	s.emit('}')
 	if s.dig != nil {
 		entries = s.dig.cur
+		if s.dig.same && s.dig.prevMap != nil && len(entries) == len(s.dig.prev) {
+			// The same artifacts as the previous set (typically: a step's materials are the
+			// previous step's products): share the map.
+			s.dig.curMap = s.dig.prevMap
+			return s.dig.prevMap, true
+		}
 	}
 	out := make(rules.Artifacts, len(entries))
 	for _, e := range entries {
 		out[e.name] = e.d
+	}
+	if s.dig != nil {
+		s.dig.curMap = out
 	}
 	return out, true
 }
