@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,38 @@ func republishChain(t *testing.T, r *verifytest.Repo, co verifytest.ChainOptions
 		t.Fatal(err)
 	}
 	if err := r.AddPackageWith(verifytest.DefaultPackage, data, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Publish(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// linksOnly republishes the package with custom["in-toto"] listing its links only.
+func linksOnly(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+	var links []any
+	for name := range r.TUF.Roles["targets"].Targets {
+		if strings.HasPrefix(name, verifytest.LinkDir(verifytest.DefaultPackage)+"/") {
+			links = append(links, name)
+		}
+	}
+	if err := r.TUF.AddTarget("targets", verifytest.DefaultPackage, r.Packages[verifytest.DefaultPackage], map[string]any{"in-toto": links}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Publish(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// withParamLayout publishes a layout whose package step names the package as {PACKAGE}.
+func withParamLayout(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+	l := r.Layout(t0.Add(365 * 24 * time.Hour))
+	l.Steps[2].ExpectedProducts = [][]string{{"MATCH", "{PACKAGE}", "WITH", "PRODUCTS", "FROM", "build"}, {"DISALLOW", "*"}}
+	b, err := r.SignLayout(l, r.Owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SetLayout(b); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Publish(); err != nil {
@@ -224,6 +257,15 @@ var e2eCases = []e2eCase{
 
 	{name: "inspection-run-unsafe", allowed: true, opts: runInspections, stage: withInspection("demo-app-1.0.0.tar.gz")},
 	{name: "inspection-run-unsafe-fails", reason: verr.Inspection, opts: runInspections, stage: withInspection("other.tar.gz")},
+
+	// ITE-3's deployment: packages list only their links, the root layout is at a fixed path.
+	{name: "ite3-fixed-root-layout", allowed: true, opts: func(o *verify.Options) { o.RootLayout = verifytest.LayoutPath }, stage: linksOnly},
+	{name: "ite3-no-root-layout-configured", reason: verr.LayoutInvalid, stage: linksOnly},
+	// ITE-3's parameter substitution.
+	{name: "params", allowed: true, stage: withParamLayout, opts: func(o *verify.Options) {
+		o.Params = func(target string) map[string]string { return map[string]string{"PACKAGE": path.Base(target)} }
+	}},
+	{name: "params-missing", reason: verr.LayoutInvalid, stage: withParamLayout},
 
 	// Revocation.
 	{name: "revoked-functionary-threshold-met", allowed: true, warn: "revoked", stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
