@@ -389,10 +389,13 @@ func fastMetablockLink(data []byte, lim cjson.Limits, dig *digestIntern) (*Envel
 	if lim.MaxDepth > 0 && lim.MaxDepth < 8 {
 		return nil, nil, false
 	}
+	// Values inside "signed" are two levels down in the document: decode them with two levels
+	// less, so that the fast path is never more lenient than the strict one.
 	sub := lim
-	if sub.MaxDepth > 0 {
-		sub.MaxDepth -= 2
+	if sub.MaxDepth <= 0 {
+		sub.MaxDepth = cjson.DefaultMaxDepth
 	}
+	sub.MaxDepth -= 2
 	s := &fastScanner{d: data, dig: dig}
 	if !s.lit('{') {
 		return nil, nil, false

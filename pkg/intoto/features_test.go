@@ -21,6 +21,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/tintoproject/tinto/pkg/cjson"
 	"github.com/tintoproject/tinto/pkg/keys"
 	"github.com/tintoproject/tinto/pkg/rules"
 	"github.com/tintoproject/tinto/pkg/verr"
@@ -301,4 +302,18 @@ func makeCA(t *testing.T, cn string) (*x509.Certificate, string, *ecdsa.PrivateK
 func quoteJSON(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// TestFastPathDepthParity: the fast path accepts a deeply nested value exactly when the strict
+// path does.
+func TestFastPathDepthParity(t *testing.T) {
+	for depth := 120; depth <= 130; depth++ {
+		doc := `{"signatures":[],"signed":{"_type":"link","byproducts":{"x":` + strings.Repeat("[", depth) +
+			strings.Repeat("]", depth) + `},"command":[],"environment":{},"materials":{},"name":"s","products":{}}}`
+		_, _, fast := fastMetablockLink([]byte(doc), cjson.Limits{}, &digestIntern{})
+		_, err := parseEnvelope("link", []byte(doc), cjson.Limits{})
+		if fast && err != nil {
+			t.Errorf("depth %d: fast path accepts, strict path says %v", depth, err)
+		}
+	}
 }
