@@ -35,7 +35,7 @@ type vfyFlags struct {
 	rootLayout, revocations, at           string
 	jsonOut, noRevList, runInspections, v bool
 	layoutThreshold, parallel             int
-	refresh                               time.Duration
+	params                                vfyParams
 }
 
 func runVerify(e *env, args []string) int {
@@ -54,6 +54,7 @@ func runVerify(e *env, args []string) int {
 	fs.BoolVar(&f.runInspections, "run-inspections-unsafe", false, "run the layout's inspection commands on this machine")
 	fs.IntVar(&f.layoutThreshold, "layout-threshold", 0, "`K` distinct layout keys must sign (default: all of them)")
 	fs.StringVar(&f.at, "at", "", "verify as of `TIME` (RFC 3339) instead of now")
+	fs.Var(&f.params, "param", "substitute {`K`} with V in the layouts (K=V, repeatable); without any, a layout that uses a parameter fails")
 	fs.BoolVar(&f.jsonOut, "json", false, "print one JSON object per target (JSON Lines) instead of text")
 	fs.IntVar(&f.parallel, "parallel", 4, "verify up to `N` targets at once")
 	fs.BoolVar(&f.v, "v", false, "log each phase to stderr")
@@ -116,6 +117,10 @@ func vfyNewVerifier(e *env, f *vfyFlags) (*verify.Verifier, error) {
 	}
 	if f.runInspections {
 		opts.Inspections = verify.InspectionsRunUnsafe
+	}
+	if len(f.params) > 0 {
+		params := map[string]string(f.params)
+		opts.Params = func(string) map[string]string { return params }
 	}
 	if f.at != "" {
 		t, err := time.Parse(time.RFC3339, f.at)
@@ -366,4 +371,24 @@ func (p *vfyProgress) update(name string, done, total int64) {
 	if done >= total {
 		fmt.Fprintln(p.w)
 	}
+}
+
+// vfyParams collects --param K=V flags.
+type vfyParams map[string]string
+
+func (p *vfyParams) String() string { return "" }
+
+func (p *vfyParams) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want K=V, got %q", s)
+	}
+	if *p == nil {
+		*p = vfyParams{}
+	}
+	if _, dup := (*p)[k]; dup {
+		return fmt.Errorf("parameter %q given twice", k)
+	}
+	(*p)[k] = v
+	return nil
 }
