@@ -50,6 +50,17 @@ type stepProducts struct {
 	artifacts map[string]rules.Digests
 }
 
+// weight is the number of artifacts the evidence holds, its cost in the cache.
+func (c *chainResult) weight() int64 {
+	n := int64(1)
+	for _, s := range c.layout.Steps {
+		if len(s.Links) > 0 {
+			n += int64(len(s.Links[0].Materials) + len(s.Links[0].Products))
+		}
+	}
+	return n
+}
+
 func (c *chainResult) validAt(t time.Time) bool {
 	return !t.Before(c.notBefore) && t.Before(c.notAfter)
 }

@@ -37,9 +37,28 @@ type Limits struct {
 	// MaxArtifactBytes bounds the artifact's download on top of its TUF-signed length.
 	// Zero means 4 GiB.
 	MaxArtifactBytes int64
-	// CacheEntries bounds the in-memory cache of verified in-toto results. Zero means 1024;
-	// a negative value disables the cache.
+	// CacheEntries bounds the in-memory cache of verified in-toto results (and four times as
+	// many metadata files). Zero means 1024; a negative value disables both caches.
 	CacheEntries int
+	// CacheBytes bounds the metadata bytes kept by the cache. Zero means 256 MiB.
+	CacheBytes int64
+	// CacheArtifacts bounds the artifacts (materials and products of every step) held by cached
+	// in-toto results. Zero means 4,000,000.
+	CacheArtifacts int64
+}
+
+func (l Limits) cacheBytes() int64 {
+	if l.CacheBytes <= 0 {
+		return 256 << 20
+	}
+	return l.CacheBytes
+}
+
+func (l Limits) cacheArtifacts() int64 {
+	if l.CacheArtifacts <= 0 {
+		return 4_000_000
+	}
+	return l.CacheArtifacts
 }
 
 func (l Limits) maxMetadataBytes() int64 {

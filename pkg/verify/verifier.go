@@ -83,8 +83,8 @@ func New(trustedRoot []byte, opts Options) (*Verifier, error) {
 		repo:    repo,
 		policy:  p,
 		revPath: opts.revocationTarget(),
-		blobs:   newLRU[[]byte](4 * n),
-		chains:  newLRU[*chainResult](n),
+		blobs:   newLRU[[]byte](4*n, opts.Limits.cacheBytes()),
+		chains:  newLRU[*chainResult](n, opts.Limits.cacheArtifacts()),
 	}, nil
 }
 
@@ -318,7 +318,7 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 				continue
 			}
 			if key != "" {
-				v.chains.put(key, cr)
+				v.chains.put(key, cr, cr.weight())
 			}
 		}
 		chains = append(chains, cr)
@@ -525,7 +525,7 @@ func (v *Verifier) fetchMeta(ctx context.Context, path string, topLevel bool) (*
 	}
 	b := buf.Bytes()
 	if key != "" {
-		v.blobs.put(key, b)
+		v.blobs.put(key, b, int64(len(b)))
 	}
 	return t, b, nil
 }
