@@ -23,9 +23,10 @@ type Chain struct {
 	// Features are the generator's tags for what the chain contains (see gen/gen.py), such as
 	// "synthetic", "match-in", "threshold-1-of-2", "failure-disagree".
 	Features []string
-	// PythonWithoutMalformedLink is python's verdict on the chain with its malformed link file
-	// removed (only for chains with the "malformed-link" feature).
-	PythonWithoutMalformedLink *Verdict
+	// PythonRepaired is python's verdict on the chain with the changes that tinto tolerates
+	// and python does not undone: the malformed link file removed ("malformed-link"), the bad
+	// extra signature dropped ("extra-bad-signature"). Nil when the chain has neither.
+	PythonRepaired *Verdict
 }
 
 // Has reports whether the chain has feature f.
@@ -74,6 +75,16 @@ const (
 	// AttributeError, ...); tinto records the candidate as rejected and goes on, so the step
 	// still passes when enough other valid links meet its threshold (deviation 14).
 	DevMalformedLink = "malformed-link"
+	// DevExtraBadSignature: a link with a bad signature before a good one by the same keyid.
+	// python in-toto checks only the first signature whose keyid matches and rejects the link;
+	// tinto accepts the link because one signature by the key verifies (deviation 4).
+	DevExtraBadSignature = "extra-bad-signature"
+	// DevLinkName: a link whose signed "name" is not its step's name. python in-toto does not
+	// look; tinto does not count the link (deviation 13).
+	DevLinkName = "link-name-mismatch"
+	// DevUnknownFunctionary: a step's pubkeys lists a keyid the layout has no key for. python
+	// in-toto treats it as a functionary nobody can be; tinto rejects the layout (deviation 8).
+	DevUnknownFunctionary = "unknown-functionary"
 )
 
 // pythonLoadErrors are the exceptions python in-toto 1.3.1 raises from Metablock.load on a
@@ -86,15 +97,21 @@ var pythonLoadErrors = []string{"JSONDecodeError", "FormatError", "AttributeErro
 //
 // Keep this function in step with docs/intoto-deviations.md, "Found by differential testing".
 func Classify(c Chain, py, ours Verdict) string {
-	// docs/intoto-deviations.md, "malformed-link": python stopped at the malformed file, so its
-	// verdict says nothing about the rest of the chain; tinto's verdict must be python's verdict
-	// on the chain without that file (which the generator also computes). The other deviations
-	// below only ever make tinto stricter.
-	if c.Has("malformed-link") && !py.OK && slices.Contains(pythonLoadErrors, py.Class) &&
-		c.PythonWithoutMalformedLink != nil {
-		alt := Chain{Seed: c.Seed, Features: slices.DeleteFunc(slices.Clone(c.Features), func(f string) bool { return f == "malformed-link" })}
-		if Agree(alt, *c.PythonWithoutMalformedLink, ours) || Classify(alt, *c.PythonWithoutMalformedLink, ours) != "" {
-			return DevMalformedLink
+	// docs/intoto-deviations.md, "malformed-link" and "extra-bad-signature": python stopped at
+	// the malformed file, or did not count a link tinto counts, so its verdict says nothing
+	// about the rest of the chain; tinto's verdict must be python's verdict on the repaired chain
+	// (which the generator also computes). The other deviations below only make tinto stricter.
+	if c.PythonRepaired != nil && !py.OK {
+		repaired := Chain{Seed: c.Seed, Features: slices.DeleteFunc(slices.Clone(c.Features), func(f string) bool {
+			return f == "malformed-link" || f == "extra-bad-signature"
+		})}
+		if Agree(repaired, *c.PythonRepaired, ours) || Classify(repaired, *c.PythonRepaired, ours) != "" {
+			if c.Has("malformed-link") && slices.Contains(pythonLoadErrors, py.Class) {
+				return DevMalformedLink
+			}
+			if c.Has("extra-bad-signature") {
+				return DevExtraBadSignature
+			}
 		}
 		return ""
 	}
@@ -109,6 +126,15 @@ func Classify(c Chain, py, ours Verdict) string {
 	}
 	if c.Has("backslash-names") && (ours.Class == "threshold" || ours.Class == "missing-link") {
 		return DevBackslash
+	}
+	// docs/intoto-deviations.md, "link-name-mismatch": the link does not count (tinto names
+	// the reason link-mismatch).
+	if c.Has("link-name-mismatch") && (ours.Class == "link-mismatch" || ours.Class == "threshold" || ours.Class == "missing-link") {
+		return DevLinkName
+	}
+	// docs/intoto-deviations.md, "unknown-functionary".
+	if c.Has("unknown-functionary") && ours.Class == "layout-invalid" {
+		return DevUnknownFunctionary
 	}
 	// docs/intoto-deviations.md, "links-disagree".
 	if c.Has("links-disagree-threshold-1") && ours.Class == "link-mismatch" {

@@ -43,9 +43,9 @@ type genChain struct {
 	Params   map[string]string `json:"params"`
 	Features []string          `json:"features"`
 	Python   pyVerdict         `json:"python"`
-	// PythonAlt is python's verdict on the chain without its malformed link file, for chains
-	// with the "malformed-link" feature.
-	PythonAlt *pyVerdict `json:"python_without_malformed_link"`
+	// PythonRepaired is python's verdict on the chain without the changes tinto tolerates and
+	// python does not (features "malformed-link", "extra-bad-signature"), or nil.
+	PythonRepaired *pyVerdict `json:"python_repaired"`
 }
 
 type pyVerdict struct {
@@ -64,9 +64,9 @@ type genKey struct {
 
 func (g *genChain) chain() Chain {
 	c := Chain{Seed: g.Seed, Features: g.Features}
-	if g.PythonAlt != nil {
-		alt := g.PythonAlt.verdict()
-		c.PythonWithoutMalformedLink = &alt
+	if g.PythonRepaired != nil {
+		alt := g.PythonRepaired.verdict()
+		c.PythonRepaired = &alt
 	}
 	return c
 }

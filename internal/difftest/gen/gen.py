@@ -697,6 +697,10 @@ class Chain:
       s.expected_products = self.rules_for("products", i, steps, mats, prods, ops_list[i])
       layout.steps.append(s)
     params = self.parametrise(layout) if rng.random() < 0.15 else None
+    if self.rng2.random() < 0.025:
+      # A step lists a keyid the layout has no key for (deviation 8): python treats it as nobody.
+      layout.steps[self.rng2.randrange(nsteps)].pubkeys.append("ab" * 32)
+      self.feature("unknown-functionary")
     layout.validate()
     self.tag_backslashes(layout, step_arts, params)
     inspection = None
@@ -763,16 +767,47 @@ class Chain:
       for name in ("stray.deadbeef.link", "%s.link" % steps[0], "README", ".%s.00000000.link-unfinished" % steps[0]):
         with open(os.path.join(self.links, name), "w") as f:
           f.write("{not json")
+    # Changes that tinto tolerates and python does not: python also verifies the "repaired"
+    # chain, where each listed file has the given content (None: the file is absent).
+    self.repairs = []
     two = [i for i in range(nsteps) if len(funcs[i]) == 2]
-    self.malformed = None
     if two and self.rng2.random() < 0.15:
       # A malformed file under an authorised functionary's link name (deviation 14).
       i = self.rng2.choice(two)
       k = self.rng2.choice(funcs[i])
-      self.malformed = self.link_path(steps[i], k["keyid"])
-      with open(self.malformed, "w") as f:
+      path = self.link_path(steps[i], k["keyid"])
+      self.repairs.append((path, None))
+      with open(path, "w") as f:
         f.write(self.rng2.choice(["{not json", "", "[]", '{"signed": {}, "signatures": []}']))
       self.feature("malformed-link")
+    touched = {p for p, _ in self.repairs}
+    existing = [(i, k) for i in range(nsteps) for k in funcs[i]
+                if os.path.exists(self.link_path(steps[i], k["keyid"]))
+                and self.link_path(steps[i], k["keyid"]) not in touched]
+    if existing and self.rng2.random() < 0.05:
+      # A bad signature by the same keyid before the good one (deviation 4).
+      i, k = self.rng2.choice(existing)
+      path = self.link_path(steps[i], k["keyid"])
+      with open(path) as f:
+        original = f.read()
+      doc = json.loads(original)
+      doc["signatures"].insert(0, {"keyid": k["keyid"], "sig": "00" * 64})
+      with open(path, "w") as f:
+        json.dump(doc, f, indent=1, sort_keys=True)
+      self.repairs.append((path, original))
+      touched.add(path)
+      self.feature("extra-bad-signature")
+    existing = [(i, k) for i, k in existing if self.link_path(steps[i], k["keyid"]) not in touched]
+    if existing and self.rng2.random() < 0.025:
+      # A link whose signed name is not its step's (deviation 13): python does not look.
+      i, k = self.rng2.choice(existing)
+      path = self.link_path(steps[i], k["keyid"])
+      mbl = Metablock.load(path)
+      mbl.signed.name = steps[i] + "-renamed"
+      mbl.signatures = []
+      mbl.sign(k)
+      mbl.dump(path)
+      self.feature("link-name-mismatch")
 
     # Layout keys, as files for the CLIs.
     key_args = []
@@ -784,16 +819,25 @@ class Chain:
     self.params = params
     return key_args
 
-  def verify_without_malformed(self, key_args):
-    """python's verdict on the chain without the malformed link file (None if there is none)."""
-    if not self.malformed:
+  def verify_repaired(self, key_args):
+    """python's verdict on the repaired chain (None if nothing needs repairing)."""
+    if not self.repairs:
       return None
-    aside = os.path.join(self.dir, "malformed.aside")
-    os.rename(self.malformed, aside)
+    saved = []
+    for path, content in self.repairs:
+      with open(path, "rb") as f:
+        saved.append((path, f.read()))
+      if content is None:
+        os.remove(path)
+      else:
+        with open(path, "w") as f:
+          f.write(content)
     try:
       return self.verify(key_args)
     finally:
-      os.rename(aside, self.malformed)
+      for path, data in saved:
+        with open(path, "wb") as f:
+          f.write(data)
 
   def verify(self, key_args):
     layout = Metablock.load(os.path.join(self.dir, "root.layout"))
@@ -832,7 +876,7 @@ def main():
       out.append({"seed": seed, "dir": c.dir, "gen_error": "%s: %s" % (type(e).__name__, e)})
       continue
     verdict = c.verify(key_args)
-    alt = c.verify_without_malformed(key_args)
+    alt = c.verify_repaired(key_args)
     out.append({
         "seed": seed,
         "dir": c.dir,
@@ -842,7 +886,7 @@ def main():
         "params": c.params,
         "features": sorted(set(c.features)),
         "python": verdict,
-        "python_without_malformed_link": alt,
+        "python_repaired": alt,
     })
   with open(os.path.join(args.out, "manifest.json"), "w") as f:
     json.dump({"chains": out, "seconds": time.time() - t0}, f, indent=1)
