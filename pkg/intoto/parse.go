@@ -248,9 +248,12 @@ func (f *fields) str(name string, required bool) string {
 	return s
 }
 
+// Optional list and object fields that are JSON null are treated as absent (in-toto-golang
+// writes "command": null, "materials": null for empty ones).
+
 func (f *fields) strList(name string) []string {
 	v, ok := f.m[name]
-	if !ok {
+	if !ok || v == nil {
 		return nil
 	}
 	return f.asStrList(name, v)
@@ -276,7 +279,7 @@ func (f *fields) asStrList(name string, v any) []string {
 
 func (f *fields) ruleList(name string) [][]string {
 	v, ok := f.m[name]
-	if !ok {
+	if !ok || v == nil {
 		return nil
 	}
 	l, ok := v.([]any)
@@ -293,7 +296,7 @@ func (f *fields) ruleList(name string) [][]string {
 
 func (f *fields) obj(name string) map[string]any {
 	v, ok := f.m[name]
-	if !ok {
+	if !ok || v == nil {
 		return nil
 	}
 	m, ok := v.(map[string]any)
@@ -323,7 +326,7 @@ func (f *fields) integer(name string, def int) int {
 
 func (f *fields) list(name string) []any {
 	v, ok := f.m[name]
-	if !ok {
+	if !ok || v == nil {
 		return nil
 	}
 	l, ok := v.([]any)
