@@ -31,6 +31,27 @@ const (
 	Products
 )
 
+// MarshalText returns "materials" or "products", so that a Side reads well in JSON.
+func (s Side) MarshalText() ([]byte, error) {
+	if s != Materials && s != Products {
+		return nil, fmt.Errorf("rules: invalid side %d", int(s))
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText parses "materials" or "products".
+func (s *Side) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "materials":
+		*s = Materials
+	case "products":
+		*s = Products
+	default:
+		return verr.Invalid("side", "%q is neither materials nor products", b)
+	}
+	return nil
+}
+
 // String returns "materials" or "products".
 func (s Side) String() string {
 	switch s {
@@ -273,43 +294,44 @@ func (ix *index) lookup(name string, out []int32) []int32 {
 // Outcome is what one rule did in a Run.
 type Outcome struct {
 	// Rule is the rule as written; Verb its verb.
-	Rule string
-	Verb Verb
+	Rule string `json:"rule"`
+	Verb Verb   `json:"verb"`
 	// Matched counts the artifacts still in the queue when the rule was applied whose name
 	// matched the pattern (for REQUIRE: 1 if the name was in the queue, else 0).
-	Matched int
+	Matched int `json:"matched"`
 	// Consumed counts the artifacts the rule consumed (removed from the queue).
-	Consumed int
+	Consumed int `json:"consumed"`
 	// NotApplicable is true when the rule matched nothing and did not fail. Such a rule is
 	// reported, never silently passed.
-	NotApplicable bool
+	NotApplicable bool `json:"not_applicable"`
 	// Failed is true for a DISALLOW rule that matched an artifact and for a REQUIRE rule whose
 	// name was not in the queue. Msg explains, Artifact names the (lexicographically first)
 	// offending or missing artifact.
-	Failed   bool
-	Msg      string
-	Artifact string
+	Failed   bool   `json:"failed"`
+	Msg      string `json:"msg,omitempty"`
+	Artifact string `json:"artifact,omitempty"`
 }
 
 // Result is the outcome of running a Program over one step's artifacts.
 type Result struct {
 	// Side is the artifact set that formed the queue.
-	Side Side
+	Side Side `json:"side"`
 	// Outcomes has one entry per rule, in rule order. Every rule is evaluated, also after a
 	// failure (DISALLOW and REQUIRE consume nothing, so later rules see the same queue as they
 	// would had the failure not happened).
-	Outcomes []Outcome
+	Outcomes []Outcome `json:"outcomes"`
 	// ConsumedBy maps each consumed artifact to the index of the rule that consumed it.
 	// Artifacts left in the queue are absent.
-	ConsumedBy map[string]int
+	ConsumedBy map[string]int `json:"consumed_by"`
 	// Remaining is the number of artifacts no rule consumed (left over; that is allowed).
-	Remaining int
+	Remaining int `json:"remaining"`
 	// Err is nil when every rule passed. Otherwise it is a *verr.VerificationError with Reason
 	// verr.RuleFailed, Rule and Artifact set, for the first failing rule in rule order (the
 	// reference stops there); Step is left for the caller to fill in. An artifact name that
 	// ValidateName rejects is also reported here (Artifact set, Rule empty, Err the
 	// *verr.InputError) and takes precedence over rule failures.
-	Err error
+	// Err is not marshalled to JSON (an error has no JSON form); the failing outcome is.
+	Err error `json:"-"`
 }
 
 // Run applies the program to one step. side selects the queue (self.Materials or

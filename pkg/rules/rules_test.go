@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -362,4 +363,34 @@ func mustParseList(t *testing.T, l [][]string) []Rule {
 		t.Fatal(err)
 	}
 	return rs
+}
+
+func TestResultJSON(t *testing.T) {
+	p := MustCompile(mustParseList(t, [][]string{{"ALLOW", "a"}, {"DISALLOW", "*"}}))
+	res := p.Run(Products, StepArtifacts{Products: Artifacts{"a": sha("1"), "b": sha("2")}}, nil)
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"side":"products","outcomes":[{"rule":"ALLOW a","verb":"ALLOW","matched":1,"consumed":1,"not_applicable":false,"failed":false},` +
+		`{"rule":"DISALLOW *","verb":"DISALLOW","matched":1,"consumed":0,"not_applicable":false,"failed":true,"msg":"\"b\" is disallowed: no earlier rule consumed it","artifact":"b"}],` +
+		`"consumed_by":{"a":0},"remaining":1}`
+	if string(b) != want {
+		t.Errorf("JSON:\n%s\nwant\n%s", b, want)
+	}
+	var back Result
+	if err := json.Unmarshal(b, &back); err != nil || back.Side != Products {
+		t.Errorf("round trip: %v %v", err, back.Side)
+	}
+}
+
+func TestMatchPrefixInsideURIFails(t *testing.T) {
+	p := MustCompile(mustParseList(t, [][]string{{"MATCH", "*", "IN", "pkg:", "WITH", "PRODUCTS", "FROM", "fetch"}}))
+	self := StepArtifacts{Products: Artifacts{"pkg://x/y": sha("1")}}
+	steps := stepMap{"fetch": {Products: Artifacts{"/x/y": sha("1"), "pkg://x/y": sha("1")}}}
+	res := p.Run(Products, self, steps.get)
+	var ve *verr.VerificationError
+	if !errors.As(res.Err, &ve) || ve.Artifact != "pkg://x/y" || len(res.ConsumedBy) != 0 {
+		t.Fatalf("Err = %v, consumed %v", res.Err, res.ConsumedBy)
+	}
 }
