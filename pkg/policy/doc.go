@@ -82,5 +82,7 @@
 // artifact rules, references to steps the layout does not have (Options.LayoutSteps), and, as
 // warnings, rules shadowed by an earlier STRONG DENY rule.
 //
-// Every exported function is safe for concurrent use; a compiled Policy is immutable.
+// Every exported function is safe for concurrent use; a compiled Policy is immutable. The other
+// exported types (Input, Decision, TrailEntry, Evidence, Lookup, Diagnostic, ...) are plain
+// values: safe for concurrent reads, not for concurrent modification.
 package policy

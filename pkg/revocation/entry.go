@@ -24,7 +24,8 @@ import (
 //	link:<alg>:<hex>                 a link or attestation, by digest
 //	artifact:<alg>:<hex>             an artifact, by digest
 //
-// Keyids and hex digests are compared case-insensitively.
+// Keyids and hex digests are compared case-insensitively. An Entry is a plain value (safe for
+// concurrent reads).
 type Entry struct {
 	Ref       string    `json:"ref"`
 	RevokedAt time.Time `json:"revoked_at,omitzero"`

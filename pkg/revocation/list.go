@@ -43,7 +43,7 @@ const MaxListBytes = 16 << 20
 // The document is designed to be served as a TUF target (for example "revocations.dsse.json"),
 // so that it inherits TUF's freshness (timestamp and snapshot expiry) and rollback protection;
 // the signing keys given to ParseList are then distributed as TUF targets too, and the version
-// field adds a second rollback check (ListOptions.MinVersion).
+// field adds a second rollback check (ListOptions.MinVersion). A ListDocument is a plain value.
 type ListDocument struct {
 	Type       string    `json:"_type"`
 	Version    int64     `json:"version"`

@@ -16,7 +16,10 @@ import (
 
 // benchInput is the typical evidence: 3 layouts, each with steps clone, build and package (one
 // link each, 10 artifacts per side), the target a product of package.
-func benchInput() *policy.Input {
+func benchInput() *policy.Input { return benchInputN(10) }
+
+// benchInputN is benchInput with n artifacts per link side.
+func benchInputN(nArt int) *policy.Input {
 	in := &policy.Input{
 		Target: &policy.Target{Name: "app.tar.gz", Length: 1 << 20, Hashes: map[string]string{"sha256": appHash},
 			Custom: map[string]any{"team": "core", "tier": "1"}},
@@ -31,7 +34,7 @@ func benchInput() *policy.Input {
 			kid := fmt.Sprintf("%02d", li*3+si) + strings.Repeat("ab", 31)
 			l.Keys = append(l.Keys, policy.Key{KeyID: kid, KeyType: "ed25519", Scheme: "ed25519"})
 			prods := map[string]policy.Digests{}
-			for a := 0; a < 10; a++ {
+			for a := 0; a < nArt; a++ {
 				prods[fmt.Sprintf("%s/file%d.go", name, a)] = policy.Digests{"sha256": fmt.Sprintf("%064x", li*100+si*10+a)}
 			}
 			if name == "package" {
@@ -172,6 +175,23 @@ func BenchmarkDecision(b *testing.B) {
 	}
 	b.Run("impl=builtin/rules=10/layouts=3/cel=0", func(b *testing.B) { run(b, mustBuiltin(b, benchPolicy(false))) })
 	b.Run("impl=builtin/rules=10/layouts=3/cel=5", func(b *testing.B) { run(b, mustBuiltin(b, benchPolicy(true))) })
+	// The same with one artifact per link side: the per-decision cost without the artifact scans.
+	b.Run("impl=builtin/rules=10/layouts=3/cel=5/artifacts=1", func(b *testing.B) {
+		saved := in
+		in = benchInputN(1)
+		defer func() { in = saved }()
+		run(b, mustBuiltin(b, benchPolicy(true)))
+	})
+	b.Run("impl=rego-prepared/rules=7/layouts=3/artifacts=1", func(b *testing.B) {
+		saved := in
+		in = benchInputN(1)
+		defer func() { in = saved }()
+		p, err := New(ctx, map[string]string{"bench.rego": benchRego}, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, p)
+	})
 	b.Run("impl=rego-prepared/rules=7/layouts=3", func(b *testing.B) {
 		p, err := New(ctx, map[string]string{"bench.rego": benchRego}, Options{})
 		if err != nil {
