@@ -278,6 +278,21 @@ var e2eCases = []e2eCase{
 			t.Fatal(err)
 		}
 	}},
+	{name: "signed-revocation-list-allowed", repo: verifytest.Options{SignedRevocations: true}, allowed: true, warn: "revoked", stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		if err := r.Revoke(r.Functionaries["dave"].Key.KeyID, "laptop stolen"); err != nil {
+			t.Fatal(err)
+		}
+	}},
+	{name: "signed-revocation-list-denied", repo: verifytest.Options{SignedRevocations: true}, reason: verr.Revoked, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		if err := r.Revoke(r.Functionaries["bob"].Key.KeyID, "key compromised"); err != nil {
+			t.Fatal(err)
+		}
+	}},
+	{name: "signed-revocation-list-wrong-key", repo: verifytest.Options{SignedRevocations: true}, reason: verr.BadSignature, trail: "revocation",
+		opts: func(o *verify.Options) {
+			k, _ := keys.GenerateEd25519(nil)
+			o.RevocationKeys = []*keys.Key{k.Key}
+		}},
 	{name: "no-revocation-list", repo: verifytest.Options{NoRevocationList: true}, reason: verr.NotFound, trail: "revocation"},
 	{name: "no-revocation-list-unsafe", repo: verifytest.Options{NoRevocationList: true}, allowed: false, reason: verr.PolicyDenied, trail: "revocation status unknown",
 		opts: func(o *verify.Options) { o.NoRevocationListUnsafe = true }},

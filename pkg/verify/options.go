@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tintoproject/tinto/pkg/keys"
 	"github.com/tintoproject/tinto/pkg/revocation"
 )
 
@@ -123,6 +124,13 @@ type Options struct {
 	// the top-level targets role. Empty means DefaultRevocationTarget. A repository without the
 	// list fails verification unless NoRevocationListUnsafe is set.
 	RevocationTarget string
+
+	// RevocationKeys are the keys trusted to sign a revocation list published as a DSSE envelope
+	// (pkg/revocation's signed list, one of them must sign). Nil means the keys that the list's
+	// own target lists in its custom["in-toto"] (".pub" targets of the top-level role, the
+	// convention of layout keys). A plain, unsigned list (RevocationListDoc) needs no keys:
+	// TUF's signature covers it.
+	RevocationKeys []*keys.Key
 
 	// NoRevocationListUnsafe accepts a repository that publishes no revocation list. The zero
 	// value (false) requires one.

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tintoproject/tinto/pkg/cjson"
 	"github.com/tintoproject/tinto/pkg/policy"
 	"github.com/tintoproject/tinto/pkg/revocation"
 	"github.com/tintoproject/tinto/pkg/verr"
@@ -211,7 +212,7 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 	// below can still look things up, and before in-toto, which uses it as its revocation hook).
 	t0 = time.Now()
 	var rl *RevocationList
-	checker, rl, err = v.revocation(ctx)
+	checker, rl, err = v.revocation(ctx, now)
 	res.Timings.Revocation = time.Since(t0)
 	if err != nil {
 		fail("revocation-list", err)
@@ -582,13 +583,18 @@ func (g *refreshGate) do(ctx context.Context, now time.Time, interval time.Durat
 
 // revocation fetches the revocation list through TUF and builds the checker in-toto and the
 // policy use: the list first, then Options.Revocation in order.
-func (v *Verifier) revocation(ctx context.Context) (revocation.Checker, *RevocationList, error) {
+func (v *Verifier) revocation(ctx context.Context, now time.Time) (revocation.Checker, *RevocationList, error) {
 	var chain []revocation.Checker
 	var rl *RevocationList
 	t, data, err := v.fetchMeta(ctx, v.revPath, true)
 	switch {
 	case err == nil:
-		c, err := parseRevocationList(v.revPath, data, t)
+		var c revocation.Checker
+		if isDSSE(data) {
+			c, err = v.signedRevocationList(ctx, t, data, now)
+		} else {
+			c, err = parseRevocationList(v.revPath, data, t)
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -603,4 +609,46 @@ func (v *Verifier) revocation(ctx context.Context) (revocation.Checker, *Revocat
 		return nil, nil, nil
 	}
 	return firstKnown(chain), rl, nil
+}
+
+// isDSSE reports whether data is a JSON object with a "payloadType" member (a DSSE envelope).
+func isDSSE(data []byte) bool {
+	tree, err := cjson.Decode(data, cjson.Limits{MaxBytes: revocation.MaxListBytes})
+	if err != nil {
+		return false
+	}
+	m, ok := tree.(map[string]any)
+	if !ok {
+		return false
+	}
+	_, ok = m["payloadType"]
+	return ok
+}
+
+// signedRevocationList verifies a DSSE revocation list (pkg/revocation's signed list) with
+// Options.RevocationKeys, or else with the keys its target lists (top-level ".pub" targets).
+func (v *Verifier) signedRevocationList(ctx context.Context, t *Target, data []byte, now time.Time) (revocation.Checker, error) {
+	ks := v.opts.RevocationKeys
+	if len(ks) == 0 {
+		refs, err := ParseCustom(fmt.Sprintf("revocation list target %q", t.Name), t.Custom, true)
+		if err != nil {
+			return nil, err
+		}
+		_, _, _, paths := split(refs)
+		if len(paths) == 0 {
+			return nil, verr.New(verr.UnknownKey, "revocation list %q is signed, but no RevocationKeys are configured and its target lists no keys", t.Name)
+		}
+		for _, p := range paths {
+			kt, kd, err := v.fetchMeta(ctx, p, true)
+			if err != nil {
+				return nil, fmt.Errorf("revocation list key %q: %w", p, err)
+			}
+			k, err := parseLayoutKey(blob{path: p, digest: blobDigest(kt, kd), data: kd})
+			if err != nil {
+				return nil, err
+			}
+			ks = append(ks, k)
+		}
+	}
+	return revocation.ParseList(data, revocation.ListOptions{Keys: ks, Name: t.Name, FetchedAt: now})
 }

@@ -41,10 +41,11 @@ import (
 
 // Paths used by the generated repository.
 const (
-	LayoutPath      = "in-toto-metadata/root.layout"
-	OwnerKeyPath    = "in-toto-metadata/keys/owner.pub"
-	RevocationsPath = "revocations.json"
-	DefaultPackage  = "demo-app/demo-app-1.0.0.tar.gz"
+	LayoutPath        = "in-toto-metadata/root.layout"
+	RevocationKeyPath = "in-toto-metadata/keys/revocation.pub"
+	OwnerKeyPath      = "in-toto-metadata/keys/owner.pub"
+	RevocationsPath   = "revocations.json"
+	DefaultPackage    = "demo-app/demo-app-1.0.0.tar.gz"
 )
 
 // Options configure New. The zero value is usable.
@@ -59,6 +60,10 @@ type Options struct {
 	DSSE bool
 	// NoRevocationList leaves revocations.json out of the repository.
 	NoRevocationList bool
+	// SignedRevocations publishes the revocation list as pkg/revocation's signed DSSE list,
+	// signed by a revocation key whose public key is the target RevocationKeyPath, listed in the
+	// list target's custom["in-toto"].
+	SignedRevocations bool
 	// Bundle publishes each package's links as one attestation bundle
 	// ("<LinkDir>/links.intoto.jsonl": a DSSE envelope of an ITE-6 statement with a link v0.3
 	// predicate per line) instead of one .link target per link.
@@ -67,15 +72,18 @@ type Options struct {
 
 // Repo is a generated repository and the keys that made it.
 type Repo struct {
-	TUF           *publish.Repository
-	Owner         *keys.Signer
+	TUF   *publish.Repository
+	Owner *keys.Signer
+	// RevocationKey signs the revocation list when Options.SignedRevocations is set.
+	RevocationKey *keys.Signer
 	Functionaries map[string]*keys.Signer // alice, bob, carol, dave
 	// Packages maps each package target to its contents.
 	Packages map[string][]byte
 	Now      time.Time
 	opts     Options
 
-	revoked []Revocation
+	revoked    []Revocation
+	revVersion int64
 
 	mu     sync.RWMutex
 	served served
@@ -440,6 +448,29 @@ func (r *Repo) writeRevocations() error {
 	var entries []revocation.Entry
 	for _, rv := range r.revoked {
 		entries = append(entries, revocation.Entry{Ref: "functionary:" + rv.KeyID, Reason: rv.Reason})
+	}
+	if r.opts.SignedRevocations {
+		if r.RevocationKey == nil {
+			k, err := keys.GenerateEd25519(nil)
+			if err != nil {
+				return err
+			}
+			pub, err := k.Key.MarshalSSLib()
+			if err != nil {
+				return err
+			}
+			if err := r.TUF.AddTarget("targets", RevocationKeyPath, pub, nil); err != nil {
+				return err
+			}
+			r.RevocationKey = k
+		}
+		r.revVersion++
+		b, err := revocation.SignList(revocation.ListDocument{Type: revocation.ListType, Version: r.revVersion,
+			Issued: r.Now, NextUpdate: r.Now.Add(365 * 24 * time.Hour), Entries: entries}, r.RevocationKey)
+		if err != nil {
+			return err
+		}
+		return r.TUF.AddTarget("targets", RevocationsPath, b, map[string]any{"in-toto": []any{RevocationKeyPath}})
 	}
 	b, err := verify.MarshalRevocationList(entries)
 	if err != nil {
