@@ -380,8 +380,11 @@ func (v *verifier) collect(ctx context.Context, res *Result, layout *Layout, nam
 			if mb := v.maxBytes(); mb >= 0 && int64(len(l.data)) > mb {
 				l.err = verr.Invalid("link "+file, "document is %d bytes, over the limit of %d", len(l.data), mb)
 			} else {
-				l.digest = digestOf(l.data)
+				// Hash the file on another goroutine while it is parsed.
+				done := make(chan string, 1)
+				go func(b []byte) { done <- digestOf(b) }(l.data)
 				l.env, l.err = v.parseLinkDoc(file, l.data)
+				l.digest = <-done
 				if l.env == nil || l.env.Type != "layout" {
 					l.data = nil // let a large link's bytes go as soon as it is parsed
 				}
