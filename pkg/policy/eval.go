@@ -85,7 +85,7 @@ func combine(d *Decision, warnings []string) {
 		}
 		if satisfied > 0 {
 			d.Effect = Allow
-			d.Reason = fmt.Sprintf("allowed: no rule voted, %d rule(s) satisfied", satisfied)
+			d.Reason = "allowed: no rule voted, " + itoa(satisfied) + " rule(s) satisfied"
 		} else {
 			d.Effect = Deny
 			d.Reason = "denied: no rule applied"
@@ -114,7 +114,7 @@ func combine(d *Decision, warnings []string) {
 	if d.Effect == Deny {
 		verb = "denied"
 	}
-	d.Reason = fmt.Sprintf("%s by %s rule(s) %s", verb, best, strings.Join(d.DecidedBy, ", "))
+	d.Reason = verb + " by " + best.String() + " rule(s) " + strings.Join(d.DecidedBy, ", ")
 }
 
 func entryFor(r *rule) TrailEntry {
@@ -389,7 +389,7 @@ func (ev *evaluator) revocationEntry() TrailEntry {
 		msgs = append(msgs, "excluded from thresholds: "+strings.Join(keys, "; "))
 	}
 	if len(msgs) == 0 {
-		msgs = append(msgs, fmt.Sprintf("%d lookup(s), nothing revoked", len(ev.lookups)))
+		msgs = append(msgs, itoa(len(ev.lookups))+" lookup(s), nothing revoked")
 	}
 	e.Message = strings.Join(msgs, "; ")
 	ev.vote(&e)
@@ -466,7 +466,7 @@ func (ev *evaluator) layoutsEntry() TrailEntry {
 	case layoutsK:
 		want, mode = c.k, fmt.Sprintf("%d of n", c.k)
 	}
-	e.Message = fmt.Sprintf("%d of %d layout(s) satisfied, %s required (%d)", ok, total, mode, want)
+	e.Message = itoa(ok) + " of " + itoa(total) + " layout(s) satisfied, " + mode + " required (" + itoa(want) + ")"
 	if ok >= want {
 		e.Outcome = OutcomeSatisfied
 	} else {

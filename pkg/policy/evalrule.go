@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/tintoproject/tinto/pkg/verr"
@@ -263,7 +264,7 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 		e.Outcome = OutcomeNotApplicable
 		e.Message = "selected no " + r.subject.String()
 		if selected > 0 {
-			e.Message = fmt.Sprintf("matched no artifact in %d link(s) of %d step(s)", runs, selected)
+			e.Message = "matched no artifact in " + itoa(runs) + " link(s) of " + itoa(selected) + " step(s)"
 		}
 		if r.verb == VerbRequire && r.productOf != "" {
 			e.Outcome, e.Reason = OutcomeDeny, verr.TargetUnbound
@@ -271,22 +272,22 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 		}
 	case r.verb == VerbAllow && hits > 0:
 		e.Outcome = OutcomeAllow
-		e.Message = fmt.Sprintf("%d of %d selected %s subject(s) matched", hits, selected, r.subject)
+		e.Message = itoa(hits) + " of " + itoa(selected) + " selected " + r.subject.String() + " subject(s) matched"
 	case r.verb == VerbDeny && hits > 0:
 		e.Outcome = OutcomeDeny
-		e.Message = fmt.Sprintf("%d of %d selected %s subject(s) matched", hits, selected, r.subject)
+		e.Message = itoa(hits) + " of " + itoa(selected) + " selected " + r.subject.String() + " subject(s) matched"
 	case r.verb == VerbAllow:
 		e.Outcome = OutcomeNotApplicable
-		e.Message = fmt.Sprintf("none of %d selected %s subject(s) matched", selected, r.subject)
+		e.Message = "none of " + itoa(selected) + " selected " + r.subject.String() + " subject(s) matched"
 	case r.verb == VerbDeny:
 		e.Outcome = OutcomeSatisfied
-		e.Message = fmt.Sprintf("none of %d selected %s subject(s) matched", selected, r.subject)
+		e.Message = "none of " + itoa(selected) + " selected " + r.subject.String() + " subject(s) matched"
 	case failed > 0:
 		e.Outcome = OutcomeDeny
 		e.Message = fmt.Sprintf("%d of %d failed; first: %s", failed, selected, firstFail)
 	default:
 		e.Outcome = OutcomeSatisfied
-		e.Message = fmt.Sprintf("held for %d %s subject(s)", selected, r.subject)
+		e.Message = "held for " + itoa(selected) + " " + r.subject.String() + " subject(s)"
 	}
 	if r.message != "" && (e.Outcome == OutcomeDeny || e.Outcome == OutcomeAllow) {
 		e.Message = r.message + ": " + e.Message
@@ -430,3 +431,5 @@ func (ev *evaluator) estimate(k subjectKind) int {
 	}
 	return n
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
