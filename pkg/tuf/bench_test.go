@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -256,4 +257,23 @@ func cpuTime() time.Duration {
 
 func reportCPU(b *testing.B, start time.Duration) {
 	b.ReportMetric(float64(cpuTime()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+}
+
+// TestWriteBenchRepo writes the 100k-target benchmark repository to $TINTO_TUF_WRITE_REPO (for
+// measuring other clients, e.g. python-tuf, on the same bytes; see docs/performance-tuf.md).
+func TestWriteBenchRepo(t *testing.T) {
+	dir := os.Getenv("TINTO_TUF_WRITE_REPO")
+	if dir == "" {
+		t.Skip("set TINTO_TUF_WRITE_REPO")
+	}
+	br := flatRepo(t, 100000)
+	if err := br.repo.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "root.json"), br.repo.TrustedRoot(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "target-name"), []byte(br.names[len(br.names)/2]), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
