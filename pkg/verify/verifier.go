@@ -40,6 +40,9 @@ type Verifier struct {
 	refresh refreshGate
 	blobs   *lru[[]byte]
 	chains  *lru[*chainResult]
+	// lists holds parsed revocation lists by the digest of the list (and, for signed lists,
+	// of the keys that verified it).
+	lists *lru[revocation.Checker]
 }
 
 // New returns a Verifier that trusts trustedRoot (the bytes of a TUF root.json) and reads the
@@ -86,6 +89,7 @@ func New(trustedRoot []byte, opts Options) (*Verifier, error) {
 		revPath: opts.revocationTarget(),
 		blobs:   newLRU[[]byte](4*n, opts.Limits.cacheBytes()),
 		chains:  newLRU[*chainResult](n, opts.Limits.cacheArtifacts()),
+		lists:   newLRU[revocation.Checker](8, 8),
 	}, nil
 }
 
@@ -589,14 +593,22 @@ func (v *Verifier) revocation(ctx context.Context, now time.Time) (revocation.Ch
 	t, data, err := v.fetchMeta(ctx, v.revPath, true)
 	switch {
 	case err == nil:
-		var c revocation.Checker
-		if isDSSE(data) {
-			c, err = v.signedRevocationList(ctx, t, data, now)
-		} else {
-			c, err = parseRevocationList(v.revPath, data, t)
-		}
-		if err != nil {
-			return nil, nil, err
+		digest := blobDigest(t, data)
+		c, ok := v.lists.get(digest)
+		if !ok {
+			if isDSSE(data) {
+				c, err = v.signedRevocationList(ctx, t, data, digest, now)
+			} else {
+				c, err = parseRevocationList(v.revPath, data, t)
+				// Only the unsigned list's outcome depends on nothing but its bytes; a signed
+				// list also depends on the keys, which may change without the list changing.
+				if err == nil {
+					v.lists.put(digest, c, 1)
+				}
+			}
+			if err != nil {
+				return nil, nil, err
+			}
 		}
 		chain = append(chain, c)
 		rl = &RevocationList{Target: v.revPath, Digest: blobDigest(t, data)}
@@ -627,8 +639,13 @@ func isDSSE(data []byte) bool {
 
 // signedRevocationList verifies a DSSE revocation list (pkg/revocation's signed list) with
 // Options.RevocationKeys, or else with the keys its target lists (top-level ".pub" targets).
-func (v *Verifier) signedRevocationList(ctx context.Context, t *Target, data []byte, now time.Time) (revocation.Checker, error) {
+func (v *Verifier) signedRevocationList(ctx context.Context, t *Target, data []byte, digest string, now time.Time) (revocation.Checker, error) {
 	ks := v.opts.RevocationKeys
+	// The outcome depends on the list and on the keys: cache it under both.
+	id := []string{digest}
+	for _, k := range ks {
+		id = append(id, "key:"+k.KeyID)
+	}
 	if len(ks) == 0 {
 		refs, err := ParseCustom(fmt.Sprintf("revocation list target %q", t.Name), t.Custom, true)
 		if err != nil {
@@ -648,7 +665,17 @@ func (v *Verifier) signedRevocationList(ctx context.Context, t *Target, data []b
 				return nil, err
 			}
 			ks = append(ks, k)
+			id = append(id, "target:"+p+"="+blobDigest(kt, kd))
 		}
 	}
-	return revocation.ParseList(data, revocation.ListOptions{Keys: ks, Name: t.Name, FetchedAt: now})
+	key := strings.Join(id, "|")
+	if c, ok := v.lists.get(key); ok {
+		return c, nil
+	}
+	l, err := revocation.ParseList(data, revocation.ListOptions{Keys: ks, Name: t.Name, FetchedAt: now})
+	if err != nil {
+		return nil, err
+	}
+	v.lists.put(key, l, 1)
+	return l, nil
 }
