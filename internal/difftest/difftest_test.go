@@ -366,6 +366,11 @@ func report(t *testing.T, ref string, outs []outcome, classify func(*outcome), a
 	if bad > 25 {
 		t.Errorf("... and %d more disagreements", bad-25)
 	}
+	// A comparison is only as good as its mix: the generator must produce chains that verify
+	// and chains that do not.
+	if n := len(outs); n >= 50 && (passed < n/20 || passed > n-n/20) {
+		t.Errorf("%s verified %d of %d chains: the generated mix is degenerate", ref, passed, n)
+	}
 }
 
 func sumCounts(m map[string]int) int {
