@@ -29,7 +29,7 @@ const (
 	SuffixKey = ".pub"
 )
 
-// MetadataKind classifies one entry of custom["in-toto"].
+// MetadataKind classifies one entry of custom["in-toto"]. It is a plain value.
 type MetadataKind string
 
 // The kinds of in-toto metadata a custom["in-toto"] entry can name.
@@ -40,7 +40,7 @@ const (
 	KindKey    MetadataKind = "key"
 )
 
-// MetadataRef is one classified entry of custom["in-toto"].
+// MetadataRef is one classified entry of custom["in-toto"]. It is a plain value.
 type MetadataRef struct {
 	Kind MetadataKind `json:"kind"`
 	// Path is the TUF target path, exactly as listed.

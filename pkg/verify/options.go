@@ -14,6 +14,7 @@ import (
 const DefaultRevocationTarget = "revocations.json"
 
 // InspectionMode says whether a layout's inspections may run. The zero value refuses them.
+// It is a plain value.
 type InspectionMode int
 
 const (
@@ -28,6 +29,7 @@ const (
 )
 
 // Limits bound what a verification may consume. Every zero field means the documented default.
+// A Limits is a plain value.
 type Limits struct {
 	// MaxMetadataBytes bounds each in-toto metadata target (layout, link, bundle, key) and the
 	// revocation list. Zero means 16 MiB.
@@ -91,7 +93,8 @@ func (l Limits) cacheEntries() int {
 }
 
 // Options configure a Verifier. The zero value of every field is the strict choice; the only
-// required fields are one of Remote and Repository.
+// required fields are one of Remote and Repository. New copies what it needs; an Options value
+// is a plain value and may be shared.
 type Options struct {
 	// Remote is the TUF repository: an http:// or https:// URL (metadata under Remote+"/metadata/",
 	// targets under Remote+"/targets/"), or a local directory with the same layout.

@@ -6,7 +6,8 @@ import (
 	"io"
 )
 
-// Target is a TUF target as the repository's verified metadata describes it.
+// Target is a TUF target as the repository's verified metadata describes it. It is safe for
+// concurrent reads and must not be modified.
 type Target struct {
 	// Name is the target path.
 	Name string `json:"name"`

@@ -48,7 +48,7 @@ type Result struct {
 // Allowed reports whether the decision allows installation.
 func (r *Result) Allowed() bool { return r != nil && r.Decision.Allowed() }
 
-// Check is the outcome of one of tinto's own checks.
+// Check is the outcome of one of tinto's own checks. It is a plain value.
 type Check struct {
 	// Name is "tuf", "in-toto-metadata", "in-toto:<layout>", "binding" or "revocation-list".
 	Name string `json:"name"`
@@ -63,7 +63,7 @@ type Check struct {
 	Cached bool `json:"cached,omitempty"`
 }
 
-// Binding ties the TUF target to a product of the supply chain.
+// Binding ties the TUF target to a product of the supply chain. It is a plain value.
 type Binding struct {
 	// Layout, Step and Artifact name the product whose digests equal the target's.
 	Layout   string `json:"layout"`
@@ -73,14 +73,16 @@ type Binding struct {
 	Algorithms []string `json:"algorithms"`
 }
 
-// RevocationList describes the TUF-distributed revocation list that was applied.
+// RevocationList describes the TUF-distributed revocation list that was applied. It is a plain
+// value.
 type RevocationList struct {
 	Target string `json:"target"`
 	// Digest is "sha256:<hex>" of the list as received.
 	Digest string `json:"digest"`
 }
 
-// Timings is the wall time of each phase. Zero means the phase did not run.
+// Timings is the wall time of each phase. Zero means the phase did not run. It is a plain value;
+// in JSON each duration is in nanoseconds.
 type Timings struct {
 	TUF        time.Duration `json:"tuf"`
 	Artifact   time.Duration `json:"artifact"`

@@ -13,7 +13,7 @@ import (
 // RevocationListType is the "_type" of a revocation list target.
 const RevocationListType = "tinto/revocations"
 
-// RevocationListDoc is the revocation list a repository publishes as a TUF target
+// RevocationListDoc (a plain value) is the revocation list a repository publishes as a TUF target
 // (docs/integration.md §4). TUF signs, versions and freshens it, so the document itself carries
 // no signature. Entries use pkg/revocation's reference strings ("key:<keyid>",
 // "functionary:<keyid>[:<step>]", "layout:sha256:<hex>", "link:sha256:<hex>",

@@ -48,7 +48,7 @@ const (
 	DefaultPackage    = "demo-app/demo-app-1.0.0.tar.gz"
 )
 
-// Options configure New. The zero value is usable.
+// Options configure New. The zero value is usable. It is a plain value.
 type Options struct {
 	// Now is the time metadata and the layout are made at; zero means time.Now().
 	Now time.Time
@@ -95,7 +95,7 @@ type served struct {
 	targets map[string][]byte
 }
 
-// Revocation is one entry the repository's revocation list withdraws trust from.
+// Revocation is one entry the repository's revocation list withdraws trust from (a plain value).
 type Revocation struct {
 	KeyID  string
 	Reason string
@@ -206,7 +206,7 @@ func digest(b []byte) rules.Digests {
 	return rules.Digests{"sha256": hex.EncodeToString(s[:])}
 }
 
-// Chain holds the links of one package, by file name.
+// Chain holds the links of one package, by file name. It is a plain value.
 type Chain struct {
 	Links map[string][]byte // "<step>.<keyid8>.link" -> document
 	// Statements are the same links as DSSE envelopes of ITE-6 statements (link predicate
@@ -217,7 +217,7 @@ type Chain struct {
 // LinkDir is the directory of a package's links inside the repository.
 func LinkDir(pkg string) string { return "in-toto-metadata/" + pkg }
 
-// ChainOptions alter a generated supply chain, to stage in-toto failures.
+// ChainOptions alter a generated supply chain, to stage in-toto failures. A plain value.
 type ChainOptions struct {
 	// Mutate, when set, may change each link before it is signed. The artifact maps are shared
 	// between links: replace them (maps.Clone), never modify them in place.
@@ -347,7 +347,7 @@ func (r *Repo) Publish() error {
 // TrustedRoot returns the root a client bootstraps from (1.root.json).
 func (r *Repo) TrustedRoot() []byte { return r.TUF.TrustedRoot() }
 
-// Served is a copy of what the repository serves now; Restore serves it again (a rollback or
+// Served (a plain value) is a copy of what the repository serves now; Restore serves it again (a rollback or
 // freeze attack replays an earlier copy).
 type Served struct{ s served }
 
@@ -409,7 +409,7 @@ func (r *Repo) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.Write(b)
 }
 
-// Server is the repository served on 127.0.0.1.
+// Server is the repository served on 127.0.0.1. Close may be called from any goroutine.
 type Server struct {
 	URL string
 	srv *http.Server
