@@ -306,7 +306,9 @@ func compileRule(rd *ruleDoc, envs [numSubjects]*cel.Env, opts *Options, d *diag
 		if errs != nil {
 			for _, ce := range errs {
 				line, col := s.p.line, s.p.col
-				if ce.line == 1 {
+				if s.block && ce.line >= 1 {
+					line, col = s.p.line+ce.line, s.indent+ce.col+1
+				} else if ce.line == 1 {
 					col += ce.col + s.quote
 				} else if ce.line > 1 {
 					line, col = line+ce.line-1, ce.col+1
@@ -331,7 +333,8 @@ func compileRule(rd *ruleDoc, envs [numSubjects]*cel.Env, opts *Options, d *diag
 		d.add(SevError, rd.productOf.p.line, rd.productOf.p.col, CodeVerbSubject, "rule %s: productOf applies to the target subject only", r.id)
 		ok = false
 	}
-	if r.verb == VerbRequire && len(rd.expect) == 0 && !rd.min.set && !rd.productOf.set {
+	_, hasMin := rd.present["min"]
+	if r.verb == VerbRequire && len(rd.expect) == 0 && !hasMin && !rd.productOf.set {
 		d.add(SevError, rd.p.line, rd.p.col, CodeMissingField, "rule %s: REQUIRE needs expect, min or productOf", r.id)
 		ok = false
 	}

@@ -95,6 +95,7 @@ func (ds Diagnostics) Error() string {
 
 type diags struct {
 	file string
+	data []byte
 	list Diagnostics
 }
 

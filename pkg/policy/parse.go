@@ -33,6 +33,10 @@ type sval struct {
 	p     pos
 	set   bool
 	quote int // 1 when the value is a quoted scalar (positions inside it shift by one)
+	// block is set for a literal or folded block scalar: its text starts on the line after p,
+	// indented by indent columns.
+	block  bool
+	indent int
 }
 
 type ival struct {
@@ -85,6 +89,7 @@ func parseDocument(file string, data []byte, d *diags) *document {
 			return nil
 		}
 	}
+	d.data = data
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		line := 0
@@ -286,7 +291,12 @@ func str(v *yaml.Node, d *diags, field string) sval {
 	if v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
 		q = 1
 	}
-	return sval{v: v.Value, p: pos{v.Line, v.Column}, set: true, quote: q}
+	sv := sval{v: v.Value, p: pos{v.Line, v.Column}, set: true, quote: q}
+	if v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		sv.block = true
+		sv.indent = lineIndent(d.data, v.Line+1)
+	}
+	return sv
 }
 
 func strList(v *yaml.Node, d *diags, field string) []sval {
@@ -322,4 +332,22 @@ func lineCol(data []byte, off int64) (int, int) {
 		}
 	}
 	return line, col
+}
+
+// lineIndent returns the number of leading spaces of 1-based line n of data (0 if absent).
+func lineIndent(data []byte, n int) int {
+	line := 1
+	for i := 0; i < len(data); i++ {
+		if line == n {
+			k := 0
+			for i+k < len(data) && data[i+k] == ' ' {
+				k++
+			}
+			return k
+		}
+		if data[i] == '\n' {
+			line++
+		}
+	}
+	return 0
 }
