@@ -58,6 +58,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: packagemanager --root root.json --repo URL [--dest DIR] PACKAGE...")
 		os.Exit(2)
 	}
+	if err := os.MkdirAll(*dest, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	trusted, err := os.ReadFile(*root)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

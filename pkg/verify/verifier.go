@@ -190,6 +190,9 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 	}
 	ok := func(check, msg string, cached bool) {
 		res.Checks = append(res.Checks, Check{Name: check, OK: true, Message: msg, Cached: cached})
+		if v.opts.Logger != nil {
+			log.Debug("check passed", slog.String("check", check), slog.String("msg", msg), slog.Bool("cached", cached))
+		}
 	}
 	var checker revocation.Checker
 	finish := func() (*Result, error) {
@@ -383,6 +386,10 @@ func (v *Verifier) decideWith(ctx context.Context, name string, res *Result, fai
 	}
 	res.Decision = d
 	res.Timings.Total = time.Since(start)
+	if v.opts.Logger != nil {
+		v.opts.Logger.Info("decision", slog.String("target", name), slog.String("effect", string(d.Effect)),
+			slog.String("reason", d.Reason), slog.Duration("total", res.Timings.Total))
+	}
 	if len(failures) == 0 && d.Allowed() {
 		return res, nil
 	}
