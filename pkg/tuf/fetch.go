@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -53,17 +54,23 @@ type HTTPFetcher struct {
 	Backoff time.Duration
 	// UserAgent is sent with every request; empty means "tinto-tuf".
 	UserAgent string
+
+	once      sync.Once
+	defClient *http.Client
 }
 
 // Fetch implements Fetcher.
 func (h *HTTPFetcher) Fetch(ctx context.Context, location string, limit int64) (io.ReadCloser, error) {
 	client := h.Client
 	if client == nil {
-		t := h.Timeout
-		if t == 0 {
-			t = 30 * time.Second
-		}
-		client = &http.Client{Timeout: t}
+		h.once.Do(func() {
+			t := h.Timeout
+			if t == 0 {
+				t = 30 * time.Second
+			}
+			h.defClient = &http.Client{Timeout: t}
+		})
+		client = h.defClient
 	}
 	attempts := h.Attempts
 	if attempts <= 0 {
@@ -178,7 +185,15 @@ func (f FSFetcher) Fetch(ctx context.Context, location string, limit int64) (io.
 	if !fs.ValidPath(name) {
 		return nil, fmt.Errorf("%s: invalid path: %w", location, ErrNotExist)
 	}
-	return f.FS.Open(name)
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := file.Stat(); err != nil || !st.Mode().IsRegular() {
+		file.Close()
+		return nil, fmt.Errorf("%s: not a regular file: %w", location, ErrNotExist)
+	}
+	return file, nil
 }
 
 // MemFetcher serves bytes from a map keyed by location. It must not be modified while in use.
