@@ -29,6 +29,16 @@
 // added to it with AddTarget(roleName, ...). Succinct hash bins (TAP 15) are written with
 // DelegateSuccinct.
 //
+// Serving: Lookup returns the bytes at "metadata/<file>" or "targets/<path>" (for an in-memory
+// fetcher), Handler serves the same over HTTP, and WriteDir writes a directory that any static
+// server can serve. AddTargetInfo lists a target by length and hashes only (for huge or
+// generated content served by other means).
+//
+// Attacks and odd repositories: every field is exported (Roles[name].Version, .Expires,
+// .Threshold, .Signers, .Extra for unrecognised fields, Repository.SpecVersion, ...), SignRole
+// signs the current state of a role with any signers without storing it, and SignObject signs an
+// arbitrary signed object. Old published files stay in Files, so a test can serve them again.
+//
 // Keys: Signer wraps a crypto.Signer (ed25519, ECDSA P-256, RSA-PSS) with its TUF key dict and
 // keyid (sha256 of the canonical key dict, as securesystemslib computes it).
 //
