@@ -25,25 +25,27 @@ const (
 
 // rule is one compiled rule.
 type rule struct {
-	id        string
-	src       string
-	verb      Verb
-	strength  Strength
-	subject   subjectKind
-	layout    string // glob over layout names ("" = any)
-	step      string // glob over step names ("" = any)
-	where     *condition
-	when      *condition
-	expect    []*condition
-	min       int
-	productOf string
-	artifacts string
-	side      string
-	art       *artifactProgram
-	keyids    map[string]bool
-	digests   map[string]bool
-	reason    string
-	message   string
+	id       string
+	src      string
+	verb     Verb
+	strength Strength
+	subject  subjectKind
+	// functionaries is set for subject "functionary": key subjects that signed links only.
+	functionaries bool
+	layout        string // glob over layout names ("" = any)
+	step          string // glob over step names ("" = any)
+	where         *condition
+	when          *condition
+	expect        []*condition
+	min           int
+	productOf     string
+	artifacts     string
+	side          string
+	art           *artifactProgram
+	keyids        map[string]bool
+	digests       map[string]bool
+	reason        string
+	message       string
 }
 
 // compiled is the Policy implementation of the built-in language.
@@ -241,6 +243,7 @@ func compileRule(rd *ruleDoc, envs [numSubjects]*cel.Env, opts *Options, d *diag
 		return nil, normalRule{}
 	}
 	r.subject = subj
+	r.functionaries = rd.subject.v == "functionary"
 	applies := false
 	for _, s := range subs {
 		applies = applies || s == subj

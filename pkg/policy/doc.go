@@ -35,6 +35,7 @@
 //   - MATCH, CREATE, DELETE, MODIFY and DISALLOW (subject step) run one in-toto artifact rule
 //     ("artifacts": the rule after its verb) with pkg/rules over each link of each selected
 //     step, on side products (default) or materials; a failure votes deny;
+//   - subject functionary is subject key restricted to the keys that signed links;
 //   - REVOKE (always STRONG) withdraws trust from keys (keyids; subject key or functionary,
 //     scoped by step/layout globs) or from layouts, links, attestations and artifacts (digests,
 //     "alg:hex").

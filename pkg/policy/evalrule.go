@@ -48,7 +48,7 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 		}
 		return
 	}
-	if r.subject == subjKey {
+	if r.subject == subjKey && !r.functionaries {
 		for i := range in.Attestations {
 			at := &in.Attestations[i]
 			if r.layout != "" || r.step != "" {
@@ -73,7 +73,7 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 			}
 			continue
 		case subjKey:
-			if r.step == "" {
+			if r.step == "" && !r.functionaries {
 				for _, s := range l.Signers {
 					a.key = keySubject(l, "", s, "layout")
 					if f("key", subjRef{layout: l.Name, name: s}) {

@@ -269,3 +269,20 @@ func TestRevokedCertificateFunctionary(t *testing.T) {
 		t.Fatalf("revoked certificate functionary: %s\n%s", d.Reason, dump(d))
 	}
 }
+
+func TestFunctionarySubject(t *testing.T) {
+	count := func(subject string) int {
+		p := mustLoad(t, header+"rules:\n- {id: k, verb: ALLOW, subject: "+subject+"}\n")
+		d := mustEval(t, p, fixture())
+		for _, e := range d.Trail {
+			if e.Rule == "k" {
+				return len(e.Evidence)
+			}
+		}
+		return -1
+	}
+	// The fixture has one layout signer and two functionaries.
+	if k, f := count("key"), count("functionary"); k != 3 || f != 2 {
+		t.Errorf("key selects %d, functionary selects %d; want 3 and 2", k, f)
+	}
+}
