@@ -140,6 +140,9 @@ func (v *verifier) verify(ctx context.Context, data []byte, layoutKeys []*keys.K
 	if len(fails) > 0 {
 		return res, joinFailures(fails)
 	}
+	if depth == 0 {
+		v.dig = digestIntern{} // the sharing index is not needed any more
+	}
 
 	// 7. Step artifact rules, materials then products, in layout order.
 	lookup := func(name string) (rules.StepArtifacts, bool) {
