@@ -416,16 +416,26 @@ func (ev *evaluator) estimate(k subjectKind) int {
 	case subjLayout:
 		return len(in.Layouts)
 	}
-	n := len(in.Attestations)
+	n := 0
+	if k == subjKey {
+		n = len(in.Attestations)
+	}
 	for li := range in.Layouts {
 		l := &in.Layouts[li]
-		n += len(l.Signers)
+		if k == subjKey {
+			n += len(l.Signers)
+		}
 		for si := range l.Steps {
-			n += 1 + len(l.Steps[si].Links)
-			if k == subjArtifact {
-				for ki := range l.Steps[si].Links {
-					n += len(l.Steps[si].Links[ki].Materials) + len(l.Steps[si].Links[ki].Products)
+			s := &l.Steps[si]
+			switch k {
+			case subjStep:
+				n += max(1, len(s.Links))
+			case subjArtifact:
+				for ki := range s.Links {
+					n += len(s.Links[ki].Materials) + len(s.Links[ki].Products)
 				}
+			default:
+				n += len(s.Links)
 			}
 		}
 	}
