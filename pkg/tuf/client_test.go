@@ -202,3 +202,46 @@ func TestConcurrentLookups(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A large role trusted from a bound cache and then reached through a second delegator is
+// verified again in full, and accepted when that delegator's key signed it.
+func TestWarmStartDiamondReverify(t *testing.T) {
+	ctx := context.Background()
+	s := newSim(t)
+	for _, p := range []struct{ name, path string }{{"pa", "a/*"}, {"pb", "b/*"}} {
+		if _, err := s.repo.Delegate("targets", publish.DelegatedRole{Name: p.name, Paths: []string{p.path}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rel, err := s.repo.Delegate("pa", publish.DelegatedRole{Name: "rel", Paths: []string{"a/*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.repo.Delegate("pb", publish.DelegatedRole{Name: "rel", Paths: []string{"b/*"}, Signers: rel.Signers}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 1500; i++ {
+		s.repo.AddTarget("rel", "a/"+time.Duration(i).String(), []byte{byte(i)}, nil)
+	}
+	s.repo.AddTarget("rel", "a/x", []byte("A"), nil)
+	s.repo.AddTarget("rel", "b/x", []byte("B"), nil)
+	s.publish()
+	if len(s.repo.Metadata("rel")) < 256<<10 {
+		t.Fatalf("rel is only %d bytes: too small to be bound", len(s.repo.Metadata("rel")))
+	}
+	dir := t.TempDir()
+	for i := 0; i < 2; i++ { // cold, then warm (bound)
+		c := s.client(func(o *tuf.Options) { o.CacheDir = dir })
+		if err := c.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"a/x", "b/x"} {
+			if _, err := c.Target(ctx, name); err != nil {
+				t.Fatalf("run %d, %s: %v", i, name, err)
+			}
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, ".tinto-bindings.json")); !bytes.Contains(b, []byte(`"rel"`)) {
+			t.Fatalf("rel is not bound: %s", b)
+		}
+	}
+}

@@ -305,7 +305,15 @@ func (t *Trusted) ReverifyDelegated(role, delegator string) error {
 	if err != nil {
 		return err
 	}
-	if err := verifyRole(role, keys, r, tr.p); err != nil {
+	p := tr.p
+	if p.env.Canonical == nil {
+		// Trusted through a Binding: the canonical form was not computed. Parse the (intact)
+		// bytes in full to check the signatures against this delegator.
+		if p, err = parseMetadata(role, RoleTargets, p.raw); err != nil {
+			return err
+		}
+	}
+	if err := verifyRole(role, keys, r, p); err != nil {
 		return err
 	}
 	tr.via[delegator] = true
