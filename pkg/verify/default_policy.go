@@ -45,7 +45,11 @@ func (strictPolicy) Evaluate(ctx context.Context, in *policy.Input) (*policy.Dec
 	for _, l := range in.Layouts {
 		r := "ok"
 		if l.Failure != "" {
-			r, bad = "failed", append(bad, l.Name)
+			f := l.Failure
+			if len(f) > 160 {
+				f = f[:160] + "…"
+			}
+			r, bad = "failed", append(bad, l.Name+" ("+f+")")
 		}
 		lay.Evidence = append(lay.Evidence, policy.Evidence{Kind: "layout", Ref: l.Name, Result: r, Detail: l.Failure})
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tintoproject/tinto/pkg/policy"
 	"github.com/tintoproject/tinto/pkg/verify"
@@ -86,6 +87,53 @@ rules:
 				if !strings.Contains(trail.String(), want) {
 					t.Errorf("trail lacks %q:\n%s", want, trail.String())
 				}
+			}
+		})
+	}
+}
+
+// TestMultipleLayouts: a package with two root layouts. The default policy requires both; a
+// policy with "layouts: require: any" accepts one.
+func TestMultipleLayouts(t *testing.T) {
+	anyPolicy, _, err := policy.Load([]byte(`apiVersion: tinto.dev/policy/v1
+kind: Policy
+name: any-layout
+layouts:
+  require: any
+`), policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		expired bool
+		policy  policy.Policy
+		allowed bool
+	}{
+		{name: "both verify, default policy", allowed: true},
+		{name: "one expired, default policy", expired: true},
+		{name: "one expired, any layout", expired: true, policy: anyPolicy, allowed: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, s := newRepo(t, verifytest.Options{})
+			exp := t0.Add(365 * 24 * time.Hour)
+			if tc.expired {
+				exp = t0.Add(time.Minute)
+			}
+			if _, err := r.AddLayout(verifytest.DefaultPackage, "in-toto-metadata/second.layout", "in-toto-metadata/keys/second.pub", exp); err != nil {
+				t.Fatal(err)
+			}
+			v := newVerifier(t, r, s.URL, func(o *verify.Options) {
+				if tc.policy != nil {
+					o.Policy = tc.policy
+				}
+			})
+			res, err := v.Verify(context.Background(), verifytest.DefaultPackage)
+			if res == nil || len(res.Layouts) != 2 {
+				t.Fatalf("want two layouts in the result: %v", err)
+			}
+			if tc.allowed != (err == nil) {
+				t.Fatalf("allowed=%v, err %v\n%s", tc.allowed, err, res.Decision.Reason)
 			}
 		})
 	}

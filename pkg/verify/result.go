@@ -30,9 +30,10 @@ type Result struct {
 	Binding *Binding `json:"binding,omitempty"`
 	// Revocation names the revocation list that was applied (nil when none).
 	Revocation *RevocationList `json:"revocation,omitempty"`
-	// Checks are tinto's own checks, in the order they ran: TUF, in-toto metadata, in-toto
-	// verification per layout, target binding, revocation list. Each is STRONG: a failed check
-	// denies whatever the policy says.
+	// Checks are tinto's own checks, in the order they ran: TUF, revocation list, artifact,
+	// in-toto metadata, in-toto verification per layout, target binding. Each is STRONG: a
+	// failed check denies whatever the policy says, except an Advisory one (a layout that did
+	// not verify), which the policy weighs.
 	Checks []Check `json:"checks"`
 	// Decision is the final decision. Its trail starts with the failed Checks (as STRONG deny
 	// entries named "tinto:<check>") followed by every rule of the policy. It is never nil in a
@@ -43,6 +44,8 @@ type Result struct {
 
 	// warnings collected by the checks, merged into the Decision's warnings.
 	warnings []string
+	// layoutFailures are the advisory failures of layouts that did not verify.
+	layoutFailures []error
 }
 
 // Allowed reports whether the decision allows installation.
@@ -61,6 +64,10 @@ type Check struct {
 	// Cached is true when the check's outcome came from the Verifier's cache of verified
 	// evidence.
 	Cached bool `json:"cached,omitempty"`
+	// Advisory is true for a failed check that does not deny by itself: one layout of several
+	// failing to verify is evidence that the policy weighs (it appears in the policy's input as
+	// the layout's Failure, and the default policy requires every layout).
+	Advisory bool `json:"advisory,omitempty"`
 }
 
 // Binding ties the TUF target to a product of the supply chain. It is a plain value.

@@ -321,8 +321,21 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 		if !cached {
 			cr, err = verifyChain(ctx, in)
 			if err != nil {
+				if ctx.Err() != nil {
+					// Cancelled: operational, and decisive.
+					fail("in-toto:"+l.path, err)
+					continue
+				}
+				// One layout failing is evidence for the policy, which combines the layouts
+				// (the default policy requires all of them; a policy may accept any, or k of n).
 				res.Layouts = append(res.Layouts, policy.Layout{Name: l.path, Digest: l.digest, Failure: err.Error()})
-				fail("in-toto:"+l.path, err)
+				c := Check{Name: "in-toto:" + l.path, Message: err.Error(), Advisory: true}
+				if r, ok := verr.ReasonOf(err); ok {
+					c.Reason = string(r)
+				}
+				res.Checks = append(res.Checks, c)
+				res.layoutFailures = append(res.layoutFailures, err)
+				log.Info("layout failed", slog.String("layout", l.path), slog.Any("err", err))
 				continue
 			}
 			if key != "" {
@@ -391,9 +404,12 @@ func (v *Verifier) decideWith(ctx context.Context, name string, res *Result, fai
 			slog.String("reason", d.Reason), slog.Duration("total", res.Timings.Total))
 	}
 	if len(failures) == 0 && d.Allowed() {
+		for _, err := range res.layoutFailures {
+			d.Warnings = append(d.Warnings, "a layout did not verify and the policy allowed without it: "+err.Error())
+		}
 		return res, nil
 	}
-	return res, denial(name, res, failures)
+	return res, denial(name, res, append(failures, res.layoutFailures...))
 }
 
 // denial builds the error returned with a denying Result.
@@ -423,6 +439,9 @@ func denial(name string, res *Result, failures []error) error {
 	for _, c := range res.Checks {
 		if !c.OK {
 			msg = "check " + c.Name + " failed"
+			if c.Advisory && res.Decision != nil {
+				msg += "; " + res.Decision.Reason
+			}
 			break
 		}
 	}
@@ -435,7 +454,7 @@ func mergeChecks(d *policy.Decision, checks []Check) *policy.Decision {
 	var failed []policy.TrailEntry
 	var ids []string
 	for _, c := range checks {
-		if c.OK {
+		if c.OK || c.Advisory {
 			continue
 		}
 		id := "tinto:" + c.Name

@@ -502,3 +502,36 @@ func (r *Repo) Unrevoke() error {
 	}
 	return r.Publish()
 }
+
+// AddLayout publishes a second root layout at layoutPath, signed by a new owner key published at
+// keyPath, and lists it (with the first layout and the links) in pkg's custom["in-toto"]. With
+// expires in the past, the layout is expired. It returns the new owner.
+func (r *Repo) AddLayout(pkg, layoutPath, keyPath string, expires time.Time) (*keys.Signer, error) {
+	owner, err := keys.GenerateEd25519(nil)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := owner.Key.MarshalSSLib()
+	if err != nil {
+		return nil, err
+	}
+	doc, err := r.SignLayout(r.Layout(expires), owner)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.TUF.AddTarget("targets", keyPath, pub, nil); err != nil {
+		return nil, err
+	}
+	if err := r.TUF.AddTarget("targets", layoutPath, doc, map[string]any{"in-toto": []any{keyPath}}); err != nil {
+		return nil, err
+	}
+	tf := r.TUF.Roles["targets"].Targets[pkg]
+	if tf == nil {
+		return nil, fmt.Errorf("verifytest: no package %q", pkg)
+	}
+	list := append([]any{layoutPath}, tf.Custom["in-toto"].([]any)...)
+	if err := r.TUF.AddTarget("targets", pkg, tf.Data, map[string]any{"in-toto": list}); err != nil {
+		return nil, err
+	}
+	return owner, r.Publish()
+}
