@@ -29,6 +29,9 @@
 //
 // Each phase appends a Check to the Result. A failed check is STRONG: the Decision denies
 // whatever the policy says, and the check heads the Decision's trail as a rule "tinto:<check>".
+// The exception is a layout that fails to verify: with several layouts the policy decides how
+// they combine (DefaultPolicy requires all), so that failure is an Advisory check and appears in
+// the policy's input as the layout's Failure.
 //
 // # Results and errors
 //
