@@ -89,37 +89,41 @@ func refRegexp(pat string) (*regexp.Regexp, error) {
 				}
 			}
 			i = j + 1
-			joined := strings.Join(chunks, "-")
+			// python's class text: chunks with '\\' and '-' escaped, joined by '-', then '&', '~'
+			// and '|' escaped; '!' first means negation.
+			var py strings.Builder
+			for k, ch := range chunks {
+				if k > 0 {
+					py.WriteByte('-')
+				}
+				py.WriteString(strings.NewReplacer(`\`, `\\`, "-", `\-`).Replace(ch))
+			}
+			stuff = regexp.MustCompile(`([&~|])`).ReplaceAllString(py.String(), `\$1`)
 			switch {
-			case joined == "":
+			case stuff == "":
 				b.WriteString(`[^\x00-\x{10FFFF}]`)
 				continue
-			case joined == "!":
+			case stuff == "!":
 				b.WriteString(`.`)
 				continue
 			}
-			neg := strings.HasPrefix(chunks[0], "!")
-			if neg {
-				chunks[0] = chunks[0][1:]
-			}
 			b.WriteString("[")
-			if neg {
+			if stuff[0] == '!' {
 				b.WriteString("^")
+				stuff = stuff[1:]
 			}
-			for k, ch := range chunks {
-				rs := []rune(ch)
-				for x, r := range rs {
-					if x == 0 && k > 0 {
-						continue // written as the end of the range below
-					}
-					if x == len(rs)-1 && k < len(chunks)-1 {
-						b.WriteString(esc(r) + "-")
-						continue
-					}
-					b.WriteString(esc(r))
-				}
-				if k < len(chunks)-1 {
-					b.WriteString(esc([]rune(chunks[k+1])[0]))
+			// Re-spell python's class text for RE2: every character as \x{...}, escaped or
+			// not, except an unescaped '-', which stays a range operator.
+			rs := []rune(stuff)
+			for x := 0; x < len(rs); x++ {
+				switch {
+				case rs[x] == '\\' && x+1 < len(rs):
+					x++
+					b.WriteString(esc(rs[x]))
+				case rs[x] == '-':
+					b.WriteString("-")
+				default:
+					b.WriteString(esc(rs[x]))
 				}
 			}
 			b.WriteString("]")
@@ -137,6 +141,7 @@ func FuzzGlob(f *testing.F) {
 		{"[!z-a]", "q"}, {"[", "["}, {"a[!", "a[!"}, {"[]]", "]"}, {"[!]]", "a"}, {"\\*", "\\x"},
 		{"*a*b*c", "xaxbxc"}, {"a*a", "a"}, {"[--z]", "-"}, {"[a-]", "-"}, {"[^a]", "^"}, {"é?", "éé"},
 		{"*[!.]h", "x.h"}, {"[a-z-a]", "-"}, {"[c-b-a]", "-"}, {"[b-a-]", "-"}, {"日*本", "日x本"},
+		{"[^-[!-z]b日[!^]*", "ab日x"}, {"[^-[!-z]", "-"},
 	} {
 		f.Add(s[0], s[1])
 	}

@@ -262,7 +262,12 @@ func (g *gen) globPair() (string, string) {
 	}
 	name := rnd(nalpha, g.r.IntN(9))
 	var pat string
-	switch g.r.IntN(3) {
+	switch g.r.IntN(4) {
+	case 3: // bracket-heavy: fnmatch.translate's hyphen and ']' corner cases
+		pat = "[" + rnd("az!^[]-b-", 1+g.r.IntN(7)) + rnd(palpha, g.r.IntN(4))
+		if g.chance(0.5) {
+			name = rnd("az!^[]-b", 1+g.r.IntN(3))
+		}
 	case 0:
 		pat = rnd(palpha, g.r.IntN(10))
 	case 1:

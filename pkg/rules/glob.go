@@ -329,33 +329,65 @@ func bracket(pat []rune, i, j int) (*class, error) {
 			}
 		}
 	}
+	// python joins the chunks with '-' (a range operator), escaping '\\' and '-' (and '&', '~',
+	// '|') inside them, and hands "[" + that + "]" to the re module. Rebuild those tokens and
+	// read them the way re's parser reads a set.
+	type ctok struct {
+		r   rune
+		esc bool
+	}
+	var toks []ctok
+	for k, ch := range chunks {
+		if k > 0 {
+			toks = append(toks, ctok{'-', false})
+		}
+		for _, r := range ch {
+			toks = append(toks, ctok{r, r == '\\' || r == '-' || r == '&' || r == '~' || r == '|'})
+		}
+	}
 	c := &class{}
-	if len(chunks) == 1 && len(chunks[0]) == 0 {
+	switch {
+	case len(toks) == 0: // python: '(?!)'
 		c.none = true
 		return c, nil
-	}
-	if len(chunks) == 1 && len(chunks[0]) == 1 && chunks[0][0] == '!' {
+	case len(toks) == 1 && toks[0] == ctok{'!', false}: // python: '.'
 		c.any = true
 		return c, nil
-	}
-	if chunks[0][0] == '!' {
+	case toks[0] == ctok{'!', false}:
 		c.neg = true
-		chunks[0] = chunks[0][1:]
-		if len(chunks[0]) == 0 { // cannot happen (see docs/rules.md); refuse rather than guess
-			return nil, verr.Invalid("pattern", "unsupported bracket expression %q", "["+string(stuff)+"]")
-		}
+		toks = toks[1:]
 	}
-	for k, ch := range chunks {
-		for _, r := range ch {
-			c.add(r, r)
+	unsupported := func() (*class, error) {
+		return nil, verr.Invalid("pattern", "unsupported bracket expression %q", "["+string(stuff)+"]")
+	}
+	items := 0
+	for i := 0; i < len(toks); {
+		t := toks[i]
+		i++
+		if t == (ctok{']', false}) && items > 0 {
+			return unsupported() // would end the set early; fnmatch never produces this
 		}
-		if k > 0 {
-			lo, hi := chunks[k-1][len(chunks[k-1])-1], ch[0]
-			if lo > hi { // removed above; defensive
-				return nil, verr.Invalid("pattern", "bad range in %q", "["+string(stuff)+"]")
+		if i < len(toks) && toks[i] == (ctok{'-', false}) {
+			if i+1 == len(toks) { // "x-" then the closing ']': both literal
+				c.add(t.r, t.r)
+				c.add('-', '-')
+				items += 2
+				break
 			}
-			c.add(lo, hi)
+			hi := toks[i+1]
+			if hi == (ctok{']', false}) {
+				return unsupported()
+			}
+			i += 2
+			if hi.r < t.r { // re raises "bad character range"
+				return unsupported()
+			}
+			c.add(t.r, hi.r)
+			items++
+			continue
 		}
+		c.add(t.r, t.r)
+		items++
 	}
 	return c, nil
 }

@@ -180,6 +180,16 @@ func TestGlob(t *testing.T) {
 		{"日*本", "日本", true},
 		{"*[!.]h", "x.h", false},
 		{"*[!.]h", "xyh", true},
+		// fnmatch.translate's hyphen handling: after dropping the reversed range '^'-'[', the
+		// set text is "!-z", which re reads as a negated set of '-' and 'z'.
+		{"[^-[!-z]", "-", false},
+		{"[^-[!-z]", "z", false},
+		{"[^-[!-z]", "a", true},
+		{"[z-a-b]", "b", true}, // "z-a" dropped: '-' and 'b' remain
+		{"[z-a-b]", "-", true},
+		{"[z-a-b]", "c", false},
+		{"[b-a-]", "-", true},
+		{"[b-a-]", "b", false},
 	}
 	for _, tt := range tests {
 		g, err := CompileGlob(tt.pat)
