@@ -119,9 +119,19 @@ func (v *verifier) verify(ctx context.Context, data []byte, layoutKeys []*keys.K
 	}
 
 	// 6. Links: signatures, thresholds, sublayouts, agreement. Every step is checked and every
-	// failure kept.
+	// failure kept. A step's artifact rules depend only on the agreed links of the step and of
+	// the steps its MATCH rules name, so they start (on another goroutine) as soon as those
+	// links are in, while later links are still being read; their results are used only if
+	// every step's links verify, so the order of the checks stays python in-toto's.
 	var fails []error
 	reduced := make(map[string]rules.StepArtifacts, len(layout.Steps)+len(layout.Inspections))
+	jobs := map[string]*ruleJob{}
+	defer func() {
+		for _, j := range jobs {
+			<-j.done // never leave a goroutine behind
+		}
+	}()
+	deps := stepDeps(layout, progs)
 	for _, s := range layout.Steps {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -133,6 +143,9 @@ func (v *verifier) verify(ctx context.Context, data []byte, layoutKeys []*keys.K
 			reduced[s.Name] = rules.StepArtifacts{Materials: sr.Link.Materials, Products: sr.Link.Products}
 			if len(s.ExpectedCommand) > 0 && !slices.Equal(sr.Link.Command, s.ExpectedCommand) {
 				res.Warnings = append(res.Warnings, fmt.Sprintf("step %q: command %q differs from the expected command %q", s.Name, sr.Link.Command, s.ExpectedCommand))
+			}
+			if len(fails) == 0 {
+				startReadyRules(layout, progs, deps, reduced, jobs)
 			}
 		}
 		res.Steps = append(res.Steps, sr)
@@ -151,7 +164,14 @@ func (v *verifier) verify(ctx context.Context, data []byte, layoutKeys []*keys.K
 	}
 	for i := range res.Steps {
 		sr := &res.Steps[i]
-		if err := v.applyRules(sr, progs[sr.Name], reduced[sr.Name], lookup); err != nil {
+		var err error
+		if j := jobs[sr.Name]; j != nil {
+			<-j.done
+			err = ruleOutcome(sr, j.mats, j.prods)
+		} else {
+			err = v.applyRules(sr, progs[sr.Name], reduced[sr.Name], lookup)
+		}
+		if err != nil {
 			fails = append(fails, err)
 		}
 	}
@@ -551,23 +571,92 @@ func (v *verifier) sublayout(ctx context.Context, data []byte, fn functionary, s
 }
 
 func (v *verifier) applyRules(sr *StepResult, p *itemPrograms, self rules.StepArtifacts, lookup func(string) (rules.StepArtifacts, bool)) error {
+	return ruleOutcome(sr, p.materials.Run(rules.Materials, self, lookup), p.products.Run(rules.Products, self, lookup))
+}
+
+// ruleOutcome records the rule results of an item and returns its failures.
+func ruleOutcome(sr *StepResult, mats, prods *rules.Result) error {
 	var errs []error
-	sr.Materials = p.materials.Run(rules.Materials, self, lookup)
-	if sr.Materials.Err != nil {
-		errs = append(errs, stepErr(sr.Name, sr.Materials.Err))
+	sr.Materials, sr.Products = mats, prods
+	if mats.Err != nil {
+		errs = append(errs, stepErr(sr.Name, mats.Err))
 	}
-	sr.Products = p.products.Run(rules.Products, self, lookup)
-	if sr.Products.Err != nil {
-		errs = append(errs, stepErr(sr.Name, sr.Products.Err))
+	if prods.Err != nil {
+		errs = append(errs, stepErr(sr.Name, prods.Err))
 	}
-	if len(errs) == 0 {
+	switch len(errs) {
+	case 0:
 		return nil
-	}
-	sr.Err = errors.Join(errs...)
-	if len(errs) == 1 {
+	case 1:
 		sr.Err = errs[0]
+	default:
+		sr.Err = errors.Join(errs...)
 	}
 	return sr.Err
+}
+
+// ruleJob is a step's artifact rules running on their own goroutine.
+type ruleJob struct {
+	done        chan struct{}
+	mats, prods *rules.Result
+}
+
+// stepDeps maps each step to the steps whose links its rules read: itself and the steps its
+// MATCH rules name.
+func stepDeps(l *Layout, progs map[string]*itemPrograms) map[string][]string {
+	isStep := map[string]bool{}
+	for _, s := range l.Steps {
+		isStep[s.Name] = true
+	}
+	out := map[string][]string{}
+	for _, s := range l.Steps {
+		d := []string{s.Name}
+		p := progs[s.Name]
+		for _, prog := range []*rules.Program{p.materials, p.products} {
+			for _, r := range prog.Rules() {
+				if r.Verb == rules.Match && isStep[r.DstStep] && !slices.Contains(d, r.DstStep) {
+					d = append(d, r.DstStep)
+				}
+			}
+		}
+		out[s.Name] = d
+	}
+	return out
+}
+
+// startReadyRules starts the rules of every step whose dependencies are all in reduced. Each
+// job gets its own snapshot of the links it reads; the links themselves are never modified.
+func startReadyRules(l *Layout, progs map[string]*itemPrograms, deps map[string][]string, reduced map[string]rules.StepArtifacts, jobs map[string]*ruleJob) {
+	for _, s := range l.Steps {
+		if jobs[s.Name] != nil {
+			continue
+		}
+		snap := make(map[string]rules.StepArtifacts, len(deps[s.Name]))
+		ready := true
+		for _, d := range deps[s.Name] {
+			a, ok := reduced[d]
+			if !ok {
+				ready = false
+				break
+			}
+			snap[d] = a
+		}
+		if !ready {
+			continue
+		}
+		j := &ruleJob{done: make(chan struct{})}
+		jobs[s.Name] = j
+		p, self := progs[s.Name], snap[s.Name]
+		go func() {
+			defer close(j.done)
+			lookup := func(name string) (rules.StepArtifacts, bool) {
+				a, ok := snap[name]
+				return a, ok
+			}
+			j.mats = p.materials.Run(rules.Materials, self, lookup)
+			j.prods = p.products.Run(rules.Products, self, lookup)
+		}()
+	}
 }
 
 // stepErr makes sure a rule failure names its step.
