@@ -85,6 +85,9 @@ const (
 	// DevUnknownFunctionary: a step's pubkeys lists a keyid the layout has no key for. python
 	// in-toto treats it as a functionary nobody can be; tinto rejects the layout (deviation 8).
 	DevUnknownFunctionary = "unknown-functionary"
+	// DevThresholdZero: a step with threshold 0. python in-toto accepts it; tinto rejects the
+	// layout (deviation 7).
+	DevThresholdZero = "threshold-0"
 )
 
 // pythonLoadErrors are the exceptions python in-toto 1.3.1 raises from Metablock.load on a
@@ -135,6 +138,10 @@ func Classify(c Chain, py, ours Verdict) string {
 	// docs/intoto-deviations.md, "unknown-functionary".
 	if c.Has("unknown-functionary") && ours.Class == "layout-invalid" {
 		return DevUnknownFunctionary
+	}
+	// docs/intoto-deviations.md, "threshold-0".
+	if c.Has("threshold-0") && ours.Class == "layout-invalid" {
+		return DevThresholdZero
 	}
 	// docs/intoto-deviations.md, "links-disagree".
 	if c.Has("links-disagree-threshold-1") && ours.Class == "link-mismatch" {

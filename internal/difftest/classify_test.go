@@ -48,6 +48,8 @@ func TestClassify(t *testing.T) {
 		{"link name mismatch", Chain{Features: []string{"link-name-mismatch"}}, ok, deny("threshold"), false, DevLinkName},
 		{"link name mismatch, tinto verifies", Chain{Features: []string{"link-name-mismatch"}}, deny("RuleVerificationError"), ok, false, ""},
 		{"unknown functionary", Chain{Features: []string{"unknown-functionary"}}, ok, deny("layout-invalid"), false, DevUnknownFunctionary},
+		{"threshold 0", Chain{Features: []string{"threshold-0"}}, ok, deny("layout-invalid"), false, DevThresholdZero},
+		{"threshold 0, other reason", Chain{Features: []string{"threshold-0"}}, ok, deny("rule-failed"), false, ""},
 		{"malformed link, no second verdict", Chain{Features: []string{"malformed-link"}},
 			deny("FormatError"), ok, false, ""},
 	}

@@ -697,6 +697,11 @@ class Chain:
       s.expected_products = self.rules_for("products", i, steps, mats, prods, ops_list[i])
       layout.steps.append(s)
     params = self.parametrise(layout) if rng.random() < 0.15 else None
+    if self.rng2.random() < 0.02:
+      # A step with threshold 0 (deviation 7): python accepts it, tinto rejects the layout,
+      # in-toto-golang panics.
+      layout.steps[self.rng2.randrange(nsteps)].threshold = 0
+      self.feature("threshold-0")
     if self.rng2.random() < 0.025:
       # A step lists a keyid the layout has no key for (deviation 8): python treats it as nobody.
       layout.steps[self.rng2.randrange(nsteps)].pubkeys.append("ab" * 32)
