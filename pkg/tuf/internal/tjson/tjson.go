@@ -105,12 +105,14 @@ func parseEnvelope(data []byte, inPlace bool) (*Envelope, error) {
 		vstart := s.pos
 		ostart := len(s.out)
 		var members, rawMembers map[string][2]int
+		var order []string
 		if key == "signed" {
 			members, rawMembers = map[string][2]int{}, map[string][2]int{}
 			s.hookDepth = 2
 			s.hook = func(k []byte, a, b, oa, ob int) {
 				rawMembers[string(k)] = [2]int{a - vstart, b - vstart}
 				members[string(k)] = [2]int{oa - ostart, ob - ostart}
+				order = append(order, string(k))
 			}
 		}
 		err = s.value(1)
@@ -129,6 +131,13 @@ func parseEnvelope(data []byte, inPlace bool) (*Envelope, error) {
 			env.RawMembers = rawMembers
 			if inPlace {
 				env.Signed, env.Members = env.Canonical, members
+				if !sort.StringsAreSorted(order) {
+					// The object was reordered after its members were recorded: find them again
+					// in the canonical form.
+					if env.Members, err = memberSpans(env.Canonical); err != nil {
+						return nil, err
+					}
+				}
 			} else {
 				env.Signed, env.Members = data[vstart:s.pos], rawMembers
 			}
@@ -169,6 +178,17 @@ func parseEnvelope(data []byte, inPlace bool) (*Envelope, error) {
 		return nil, ErrControl
 	}
 	return env, nil
+}
+
+// memberSpans returns the spans of the members of a JSON object.
+func memberSpans(obj []byte) (map[string][2]int, error) {
+	s := &scanner{data: obj, keepRaw: true}
+	m := map[string][2]int{}
+	err := s.membersBytes(func(key []byte, start, end int) error {
+		m[string(key)] = [2]int{start, end}
+		return nil
+	})
+	return m, err
 }
 
 // Canonicalize validates data strictly (one JSON value, nothing after it) and returns its

@@ -3,6 +3,7 @@ package tjson
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"testing"
@@ -167,6 +168,50 @@ func FuzzParseEnvelope(f *testing.F) {
 		}
 		if sp, ok := env.Members["targets"]; ok {
 			_, _ = NewIndex(env.Signed[sp[0]:sp[1]])
+		}
+	})
+}
+
+// FuzzInPlace checks that parsing in place gives the same canonical form, members and
+// signatures as parsing into a copy.
+func FuzzInPlace(f *testing.F) {
+	f.Add([]byte(`{"signed":{"b":{"y":1,"x":"\u00e9"},"a":[1,2]},"signatures":[{"sig":"00","keyid":"k"}]}`))
+	f.Add([]byte(`{"signatures":[],"signed":{"targets":{"z":{"length":1},"a\"b":{"hashes":{"sha256":"ab"}}},"_type":"targets"}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		env, err := ParseEnvelope(data)
+		buf := append([]byte(nil), data...)
+		env2, err2 := ParseEnvelopeInPlace(buf)
+		if errors.Is(err2, ErrControl) {
+			return
+		}
+		if (err == nil) != (err2 == nil) {
+			t.Fatalf("copy: %v, in place: %v", err, err2)
+		}
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(env.Canonical, env2.Canonical) {
+			t.Fatalf("canonical differs: %q vs %q", env.Canonical, env2.Canonical)
+		}
+		if len(env.Members) != len(env2.Members) {
+			t.Fatalf("members differ")
+		}
+		for k, sp := range env.Members {
+			a, err := Canonicalize(env.Signed[sp[0]:sp[1]])
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp2 := env2.Members[k]
+			if !bytes.Equal(a, env2.Signed[sp2[0]:sp2[1]]) {
+				t.Fatalf("member %q: %q vs %q", k, a, env2.Signed[sp2[0]:sp2[1]])
+			}
+			if rs := env2.RawMembers[k]; !bytes.Equal(data[env2.RawSigned[0]+rs[0]:env2.RawSigned[0]+rs[1]], env.Signed[sp[0]:sp[1]]) {
+				t.Fatalf("raw member %q differs", k)
+			}
+		}
+		s1, err1 := Canonicalize(env.Signatures)
+		if err1 != nil || !bytes.Equal(s1, env2.Signatures) {
+			t.Fatalf("signatures differ: %q vs %q", s1, env2.Signatures)
 		}
 	})
 }
