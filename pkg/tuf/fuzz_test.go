@@ -1,6 +1,7 @@
 package tuf
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,31 @@ func FuzzParseMetadata(f *testing.F) {
 			}
 		}
 		_, _ = NewTrusted(data, time.Unix(0, 0))
+		// In place and from a copy must read the same targets role.
+		p1, err1 := parseMetadata(RoleTargets, RoleTargets, data)
+		p2, err2 := parseMetadataMode(RoleTargets, RoleTargets, append([]byte(nil), data...), true)
+		if errors.Is(err2, errNeedsCopy) {
+			return
+		}
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatalf("copy: %v, in place: %v", err1, err2)
+		}
+		if err1 != nil {
+			return
+		}
+		if p1.common.Version != p2.common.Version || p1.common.ExpiresRaw != p2.common.ExpiresRaw ||
+			p1.targets.Targets.count() != p2.targets.Targets.count() {
+			t.Fatalf("copy and in-place parses differ")
+		}
+		if names, err := p1.targets.Targets.names(); err == nil {
+			for _, n := range names {
+				a, _ := p1.targets.Targets.lookup(n)
+				b, _ := p2.targets.Targets.lookup(n)
+				if (a == nil) != (b == nil) || (a != nil && (a.Length != b.Length || len(a.Hashes) != len(b.Hashes))) {
+					t.Fatalf("target %q differs", n)
+				}
+			}
+		}
 	})
 }
 
