@@ -31,7 +31,9 @@ tinto's additions:
       --at TIME              verify as of TIME (RFC 3339) instead of now
       --param K=V            substitute {K} in the layout (repeatable)
       --layout-threshold K   K of the given layout keys must sign (default: all)
-      --run-inspections      UNSAFE: run the layout's inspection commands on this machine
+      --run-inspections      UNSAFE: run the layout's inspection commands on this machine (each in
+                             a temporary copy of the current directory, no shell, 60 s timeout);
+                             by default inspections need prerecorded, signed inspection links
       --json                 print the result as JSON
       --max-bytes N          size limit of the layout and of each link file (default 16 MiB)
 
