@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -503,5 +502,3 @@ func checkSteps(doc *document, steps []string, d *diags) {
 		}
 	}
 }
-
-var _ = context.Background
