@@ -7,6 +7,7 @@ import (
 
 	"github.com/tintoproject/tinto/pkg/keys"
 	"github.com/tintoproject/tinto/pkg/revocation"
+	"github.com/tintoproject/tinto/pkg/tuf"
 )
 
 // DefaultRevocationTarget is the TUF target path of the revocation list when
@@ -93,13 +94,19 @@ func (l Limits) cacheEntries() int {
 }
 
 // Options configure a Verifier. The zero value of every field is the strict choice; the only
-// required fields are one of Remote and Repository. New copies what it needs; an Options value
+// required fields are one of Remote, Fetcher and Repository. New copies what it needs; an Options value
 // is a plain value and may be shared.
 type Options struct {
 	// Remote is the TUF repository: an http:// or https:// URL (metadata under Remote+"/metadata/",
 	// targets under Remote+"/targets/"), or a local directory with the same layout.
 	// Ignored when Repository is set.
 	Remote string
+
+	// Fetcher, when non-nil, retrieves the repository's files instead of Remote's HTTP or
+	// directory fetcher (for example tuf.MemFetcher, an fs.FS, or a fetcher with its own
+	// transport). Locations are "metadata/<file>" and "targets/<path>", relative to Remote
+	// (which may then be empty). Ignored when Repository is set.
+	Fetcher tuf.Fetcher
 
 	// Repository, when non-nil, is the TUF client to use instead of one built from Remote
 	// (for example one with a custom fetcher). It must already trust the same root as the

@@ -16,7 +16,14 @@ type tufRepository struct{ c *tuf.Client }
 // directory with metadata/ and targets/ below it.
 func newTUFRepository(trustedRoot []byte, opts *Options) (Repository, error) {
 	to := tuf.Options{CacheDir: opts.CacheDir, Now: opts.Now}
-	if r := opts.Remote; strings.HasPrefix(r, "http://") || strings.HasPrefix(r, "https://") {
+	if opts.Fetcher != nil {
+		base := ""
+		if opts.Remote != "" {
+			base = strings.TrimSuffix(opts.Remote, "/") + "/"
+		}
+		to.Fetcher = opts.Fetcher
+		to.MetadataBase, to.TargetsBase = base+"metadata/", base+"targets/"
+	} else if r := opts.Remote; strings.HasPrefix(r, "http://") || strings.HasPrefix(r, "https://") {
 		base := strings.TrimSuffix(r, "/")
 		to.Fetcher = &tuf.HTTPFetcher{UserAgent: "tinto-verify"}
 		to.MetadataBase, to.TargetsBase = base+"/metadata/", base+"/targets/"

@@ -64,8 +64,8 @@ func New(trustedRoot []byte, opts Options) (*Verifier, error) {
 	}
 	repo := opts.Repository
 	if repo == nil {
-		if opts.Remote == "" {
-			return nil, errors.New("verify: Options.Remote or Options.Repository is required")
+		if opts.Remote == "" && opts.Fetcher == nil {
+			return nil, errors.New("verify: Options.Remote, Options.Fetcher or Options.Repository is required")
 		}
 		var err error
 		repo, err = newTUFRepository(trustedRoot, &opts)

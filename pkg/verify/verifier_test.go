@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tintoproject/tinto/pkg/tuf"
 
 	"github.com/tintoproject/tinto/pkg/verify"
 	"github.com/tintoproject/tinto/pkg/verify/verifytest"
@@ -101,5 +104,19 @@ func TestNewErrors(t *testing.T) {
 	}
 	if _, err := verify.New([]byte(`not json`), verify.Options{Remote: "http://127.0.0.1:1"}); err == nil {
 		t.Error("New accepted a malformed root")
+	}
+}
+
+func TestFetcherOption(t *testing.T) {
+	r, err := verifytest.New(verifytest.Options{Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := verify.New(r.TrustedRoot(), verify.Options{Fetcher: tuf.MemFetcher(r.Files()), Now: func() time.Time { return t0.Add(time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), verifytest.DefaultPackage); err != nil {
+		t.Fatal(err)
 	}
 }
