@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/tintoproject/tinto/pkg/tuf"
-
 	"github.com/tintoproject/tinto/pkg/verify"
 	"github.com/tintoproject/tinto/pkg/verify/verifytest"
 	"github.com/tintoproject/tinto/pkg/verr"
