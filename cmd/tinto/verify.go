@@ -297,6 +297,9 @@ func vfyWriteTree(w io.Writer, res *verify.Result, err error) {
 		if c.Cached {
 			extra = " (cached)"
 		}
+		if c.Advisory {
+			extra = " (the policy weighs this)"
+		}
 		fmt.Fprintf(w, "  %s %s %s: %s%s\n", branch, mark, c.Name, vfyOneLine(c.Message, 200), extra)
 	}
 	if d == nil {
