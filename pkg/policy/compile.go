@@ -58,6 +58,7 @@ type compiled struct {
 	indeterminateWarn bool
 	rules             []*rule
 	hasRevoke         bool
+	artifactRevoke    bool // some REVOKE rule lists artifact digests
 	revokeKeys        map[string][]*rule
 	revokeDigests     map[revokeDigestKey]*rule
 }

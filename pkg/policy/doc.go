@@ -69,7 +69,8 @@
 //
 // The evaluation looks up the target's hashes (artifact), each layout (digest, name, version), its
 // signers (key), its X.509 functionaries (certificate), each link (link) and its signer
-// (functionary, scoped to layout and step), and each attestation and its signer. A lookup is
+// (functionary, scoped to layout and step), and each attestation and its signer. Every material
+// and product is also matched against the artifact digests of the policy's REVOKE rules. A lookup is
 // answered by the policy's REVOKE rules first, then by Input.Revocation; with no checker the
 // REVOKE rules are authoritative (anything they do not list is Good). A revoked layout, link,
 // attestation or artifact denies (STRONG). A revoked key is excluded from every threshold, so it

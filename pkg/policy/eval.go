@@ -269,6 +269,7 @@ func (c *compiled) indexRevocations() {
 			kinds = []revocation.Kind{revocation.KindLink}
 		case subjArtifact:
 			kinds = []revocation.Kind{revocation.KindArtifact}
+			c.artifactRevoke = c.artifactRevoke || len(r.digests) > 0
 		}
 		for _, d := range sortedKeys(r.digests) {
 			for _, k := range kinds {
@@ -335,6 +336,9 @@ func (ev *evaluator) revocationEntry() TrailEntry {
 				lr.links = append(lr.links, [2]int{a, b})
 			}
 		}
+	}
+	if ev.c.artifactRevoke {
+		ev.matchRevokedArtifacts()
 	}
 	for ai := range in.Attestations {
 		a := &in.Attestations[ai]
@@ -410,6 +414,38 @@ func describeRef(r revocation.Ref) string {
 		s += " (" + r.Name + ")"
 	}
 	return s
+}
+
+// matchRevokedArtifacts matches every material and product of every link against the artifact
+// digests the policy's REVOKE rules list, and records a lookup for each match. (The external
+// checker is asked about the target only: asking it about every artifact would cost a lookup per
+// artifact.)
+func (ev *evaluator) matchRevokedArtifacts() {
+	for li := range ev.in.Layouts {
+		l := &ev.in.Layouts[li]
+		for si := range l.Steps {
+			s := &l.Steps[si]
+			for ki := range s.Links {
+				k := &s.Links[ki]
+				for _, m := range [2]map[string]Digests{k.Materials, k.Products} {
+					for _, name := range sortedKeys(m) {
+						for alg, h := range m[name] {
+							d := alg + ":" + strings.ToLower(h)
+							r := ev.c.revokeDigests[revokeDigestKey{revocation.KindArtifact, d}]
+							if r == nil {
+								continue
+							}
+							ev.lookups = append(ev.lookups, Lookup{
+								Ref:    revocation.Ref{Kind: revocation.KindArtifact, Digest: d, Name: name, Step: s.Name},
+								Status: revocation.Status{State: revocation.Revoked, Source: "policy:" + r.id, Reason: r.reason},
+							})
+							ev.lookupBy = append(ev.lookupBy, r)
+						}
+					}
+				}
+			}
+		}
+	}
 }
 
 // revokedAt returns the lookup at index i when it says Revoked.

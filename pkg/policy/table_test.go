@@ -286,3 +286,11 @@ func TestFunctionarySubject(t *testing.T) {
 		t.Errorf("key selects %d, functionary selects %d; want 3 and 2", k, f)
 	}
 }
+
+func TestRevokedMaterialDigest(t *testing.T) {
+	p := mustLoad(t, header+"rules:\n- {id: bad-dep, verb: REVOKE, subject: artifact, digests: ['sha256:"+strings.Repeat("3", 64)+"'], reason: compromised dependency}\n")
+	d := mustEval(t, p, fixture())
+	if d.Allowed() || !errors.Is(d.Err(), verr.Revoked) || !strings.Contains(dump(d), `"name": "src/main.go"`) {
+		t.Fatalf("a revoked material digest was not denied: %s\n%s", d.Reason, dump(d))
+	}
+}
