@@ -254,10 +254,13 @@ func joinFailures(fails []error) error {
 		Err: errors.Join(fails...)}
 }
 
-// verifyBy reports whether a signature in env owned by k verifies. A DSSE signature without a
-// keyid is tried with every key.
-func verifyBy(env *Envelope, k *keys.Key) error {
+// verifyBy reports whether a signature in env owned by k verifies at the verification time at
+// (keys.Key.VerifyAt: an OpenPGP key or subkey that expired before at does not count). A DSSE
+// signature without a keyid is tried with every key. When every signature that was tried is
+// valid but made by an expired key, the failure's reason is verr.Expired.
+func verifyBy(env *Envelope, k *keys.Key, at time.Time) error {
 	var errs []error
+	expired := 0
 	for _, s := range env.Signatures {
 		if s.KeyID != "" && !k.Owns(s.KeyID) {
 			continue
@@ -265,14 +268,20 @@ func verifyBy(env *Envelope, k *keys.Key) error {
 		if s.KeyID == "" && env.Format == FormatMetablock {
 			continue
 		}
-		err := k.Verify(env.Message, s.Signature)
+		err := k.VerifyAt(env.Message, s.Signature, at)
 		if err == nil {
 			return nil
+		}
+		if r, ok := verr.ReasonOf(err); ok && r == verr.Expired {
+			expired++
 		}
 		errs = append(errs, err)
 	}
 	if len(errs) == 0 {
 		return verr.New(verr.BadSignature, "no signature by key %s", k.KeyID)
+	}
+	if expired == len(errs) {
+		return verr.Wrap(verr.Expired, errors.Join(errs...), "no signature by key %s made while it was valid", k.KeyID)
 	}
 	return verr.Wrap(verr.BadSignature, errors.Join(errs...), "no valid signature by key %s", k.KeyID)
 }
@@ -291,7 +300,7 @@ func (v *verifier) layoutSignatures(ctx context.Context, res *Result, env *Envel
 		}
 		seen[k.KeyID] = true
 		distinct++
-		if err := verifyBy(env, k); err != nil {
+		if err := verifyBy(env, k, v.now); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -436,7 +445,7 @@ func (v *verifier) collect(ctx context.Context, res *Result, layout *Layout, nam
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%q: several links signed by subkeys of key %s; only one counts", name, fn.mainID))
 			continue
 		}
-		if err := verifyBy(l.env, fn.key); err != nil {
+		if err := verifyBy(l.env, fn.key, v.now); err != nil {
 			reject(file, fn.id, err)
 			continue
 		}

@@ -78,7 +78,7 @@ func (v *verifier) certLinks(ctx context.Context, res *Result, layout *Layout, n
 			if err == nil {
 				sig := s.Signature
 				sig.KeyID = key.KeyID
-				if err = key.Verify(env.Message, sig); err != nil {
+				if err = key.VerifyAt(env.Message, sig, v.now); err != nil {
 					err = verr.Wrap(verr.BadSignature, err, "signature by certificate %q", cert.Subject.String())
 				}
 			}
