@@ -32,7 +32,7 @@ type Fetcher interface {
 // ErrNotExist is matched by fetch errors for locations that do not exist.
 var ErrNotExist = fs.ErrNotExist
 
-// FetcherFunc adapts a function to Fetcher.
+// FetcherFunc adapts a function to Fetcher. It is safe for concurrent use if the function is.
 type FetcherFunc func(ctx context.Context, location string, limit int64) (io.ReadCloser, error)
 
 // Fetch implements Fetcher.
@@ -196,7 +196,8 @@ func (f FSFetcher) Fetch(ctx context.Context, location string, limit int64) (io.
 	return file, nil
 }
 
-// MemFetcher serves bytes from a map keyed by location. It must not be modified while in use.
+// MemFetcher serves bytes from a map keyed by location. It is safe for concurrent use as long as
+// the map is not modified while in use.
 type MemFetcher map[string][]byte
 
 // Fetch implements Fetcher.

@@ -1,20 +1,5 @@
 package tjson
 
-// IndexObject scans a JSON object and returns, for each member, the span [start, end) of its
-// value in data. Duplicate keys are an error.
-func IndexObject(data []byte) (map[string][2]int, error) {
-	s := &scanner{data: data}
-	idx := map[string][2]int{}
-	err := s.members(func(key string, start, end int) error {
-		if _, dup := idx[key]; dup {
-			return s.errf("duplicate key %q", key)
-		}
-		idx[key] = [2]int{start, end}
-		return nil
-	})
-	return idx, err
-}
-
 // StringPairs returns the members of a JSON object whose values are all strings, in order.
 func StringPairs(data []byte) ([][2]string, error) {
 	s := &scanner{data: data}
