@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -243,5 +244,16 @@ func TestWarmStartDiamondReverify(t *testing.T) {
 		if b, _ := os.ReadFile(filepath.Join(dir, ".tinto-bindings.json")); !bytes.Contains(b, []byte(`"rel"`)) {
 			t.Fatalf("rel is not bound: %s", b)
 		}
+	}
+}
+
+// Malformed metadata is a bad-metadata denial that also matches verr.ErrInvalidInput.
+func TestMalformedMetadata(t *testing.T) {
+	s := newSim(t)
+	s.serve("metadata/timestamp.json", []byte(`{"signed": {"a": 1, "a": 2}, "signatures": []}`))
+	err := s.client().Refresh(context.Background())
+	wantReason(t, err, verr.BadMetadata)
+	if !errors.Is(err, verr.ErrInvalidInput) {
+		t.Fatalf("%v does not match ErrInvalidInput", err)
 	}
 }

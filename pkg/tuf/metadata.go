@@ -244,7 +244,12 @@ func parseMetadataMode(role, wantType string, raw []byte, inPlace bool) (*parsed
 		env, err = tjson.ParseEnvelope(raw)
 	}
 	if err != nil {
-		return nil, badMetadata(role, err, "malformed JSON")
+		in := &verr.InputError{What: "metadata " + role, Offset: -1, Err: err}
+		var se *tjson.SyntaxError
+		if errors.As(err, &se) {
+			in.Offset, in.Msg, in.Err = int64(se.Offset), se.Msg, nil
+		}
+		return nil, badMetadata(role, in, "malformed JSON")
 	}
 	p := &parsed{raw: raw, env: env}
 	if err := json.Unmarshal(env.Signatures, &p.signatures); err != nil || p.signatures == nil {
