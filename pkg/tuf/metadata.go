@@ -539,6 +539,17 @@ func (r *rawTargets) buildIndex() {
 }
 
 func decodeTarget(name string, raw []byte) (*TargetFile, error) {
+	keys, err := tjson.MemberKeys(raw)
+	if err != nil {
+		return nil, badMetadata("", err, "target %q", name)
+	}
+	for _, k := range keys {
+		for _, f := range []string{"length", "hashes", "custom"} {
+			if k != f && strings.EqualFold(k, f) {
+				return nil, badMetadata("", nil, "target %q: field %q differs from %q only in case", name, k, f)
+			}
+		}
+	}
 	var aux struct {
 		Length *int64          `json:"length"`
 		Hashes json.RawMessage `json:"hashes"`

@@ -180,6 +180,17 @@ func parseEnvelope(data []byte, inPlace bool) (*Envelope, error) {
 	return env, nil
 }
 
+// MemberKeys returns the keys of a JSON object, in order.
+func MemberKeys(obj []byte) ([]string, error) {
+	s := &scanner{data: obj, keepRaw: true}
+	var keys []string
+	err := s.membersBytes(func(key []byte, start, end int) error {
+		keys = append(keys, string(key))
+		return nil
+	})
+	return keys, err
+}
+
 // memberSpans returns the spans of the members of a JSON object.
 func memberSpans(obj []byte) (map[string][2]int, error) {
 	s := &scanner{data: obj, keepRaw: true}
