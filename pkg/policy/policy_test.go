@@ -99,3 +99,21 @@ func TestPolicyIDStableAcrossFormats(t *testing.T) {
 		t.Error("different policies share an id")
 	}
 }
+
+func TestLoadErrorIsInvalidInput(t *testing.T) {
+	_, ds, err := Load([]byte("apiVersion: nope\n"), Options{})
+	if !errors.Is(err, verr.ErrInvalidInput) || !ds.HasErrors() {
+		t.Fatalf("err = %v, diagnostics %v", err, ds)
+	}
+	var d Diagnostics
+	if !errors.As(err, &d) || len(d) == 0 {
+		t.Errorf("the error does not carry the diagnostics: %v", err)
+	}
+	if _, _, err := LoadFile("testdata/does-not-exist.yaml", Options{}); err == nil {
+		t.Error("LoadFile of a missing file succeeded")
+	}
+	p, _, err := LoadFile("../../examples/policies/default.yaml", Options{})
+	if err != nil || p.ID() == "" {
+		t.Errorf("LoadFile: %v", err)
+	}
+}
