@@ -257,3 +257,23 @@ func TestMalformedMetadata(t *testing.T) {
 		t.Fatalf("%v does not match ErrInvalidInput", err)
 	}
 }
+
+// Fields that differ from known fields only in letter case are refused, so that this client
+// and python-tuf read signed data the same way.
+func TestFieldCase(t *testing.T) {
+	for _, tc := range []struct {
+		role  string
+		extra map[string]any
+	}{
+		{"targets", map[string]any{"Version": 7}},
+		{"targets", map[string]any{"delegations": map[string]any{"keys": map[string]any{}, "roles": []any{
+			map[string]any{"name": "d", "keyids": []any{}, "threshold": 1, "paths": []any{"*"}, "Threshold": 0}}}}},
+		{"root", map[string]any{"Consistent_Snapshot": false}},
+	} {
+		s := newSim(t)
+		s.repo.Roles[tc.role].Extra = tc.extra
+		s.publish(tc.role)
+		_, err := fetchTarget(context.Background(), s.client(), "file.txt")
+		wantReason(t, err, verr.BadMetadata)
+	}
+}

@@ -291,6 +291,11 @@ func (p *parsed) parseSigned(role, wantType string) error {
 			}
 		}
 	}
+	if env.Members != nil {
+		if err := checkFieldCase(env.Members, env.Signed); err != nil {
+			return badMetadata(role, err, "invalid %s metadata", wantType)
+		}
+	}
 	var c *common
 	switch wantType {
 	case RoleRoot:
