@@ -215,13 +215,13 @@ func TestRunLarge(t *testing.T) {
 		// Drop the catch-all MATCH so that some rules fail and some artifacts remain.
 		rs = append(rs[:len(rs)-2:len(rs)-2], rs[len(rs)-1])
 		p := MustCompile(rs)
-		res := p.run(Products, d.build, steps, 4)
+		res := p.run(Products, d.build, steps, 4, true)
 		var wantC map[string]int
 		var wantF int
 		if r == 12 {
 			wantC, wantF = naiveRun(t, rs, Products, d.build, steps)
 		} else { // the naive run is slow at this size; compare with the sequential path
-			seq := p.run(Products, d.build, steps, 1)
+			seq := p.run(Products, d.build, steps, 1, true)
 			wantC, wantF = seq.ConsumedBy, -1
 			for k, o := range seq.Outcomes {
 				if o.Failed {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -326,6 +327,65 @@ func checkAgainstNaive(t *testing.T, c diffCase) {
 	if failed != wantF || !maps.Equal(got, wantC) || (res.Err != nil) != (wantF >= 0) {
 		t.Fatalf("indexed: failed=%d consumed=%v err=%v\nnaive:   failed=%d consumed=%v\n%v", failed, got, res.Err, wantF, wantC, c)
 	}
+	// The same case with equal sets and equal digest maps shared, as pkg/intoto's parser shares
+	// them between consecutive links, gives the same result (the engine short-cuts shared maps).
+	sh := sharedSteps(c.Steps)
+	shSteps := func(name string) (StepArtifacts, bool) {
+		s, ok := sh[name]
+		return StepArtifacts{Materials: s["materials"], Products: s["products"]}, ok
+	}
+	shSelf, _ := shSteps(c.Self)
+	run := MustCompile(rs).Run
+	valid := true
+	for n := range self.Materials {
+		valid = valid && ValidateName(n) == nil
+	}
+	for n := range self.Products {
+		valid = valid && ValidateName(n) == nil
+	}
+	if valid {
+		run = MustCompile(rs).RunValidated
+	}
+	res2 := run(side, shSelf, shSteps)
+	if !maps.Equal(res.ConsumedBy, res2.ConsumedBy) || fmt.Sprint(res.Outcomes) != fmt.Sprint(res2.Outcomes) || (res.Err == nil) != (res2.Err == nil) {
+		t.Fatalf("shared maps (validated %v): consumed=%v outcomes=%v err=%v\nseparate maps: consumed=%v outcomes=%v err=%v\n%v",
+			valid, res2.ConsumedBy, res2.Outcomes, res2.Err, res.ConsumedBy, res.Outcomes, res.Err, c)
+	}
+}
+
+// sharedSteps returns a copy of steps in which equal artifact sets are one map and equal digest
+// maps are one map.
+func sharedSteps(steps map[string]map[string]Artifacts) map[string]map[string]Artifacts {
+	var digs []Digests
+	var sets []Artifacts
+	out := map[string]map[string]Artifacts{}
+	for _, name := range slices.Sorted(maps.Keys(steps)) {
+		out[name] = map[string]Artifacts{}
+		for _, side := range slices.Sorted(maps.Keys(steps[name])) {
+			a := steps[name][side]
+			var set Artifacts
+			for _, prev := range sets {
+				if maps.EqualFunc(prev, a, maps.Equal) {
+					set = prev
+					break
+				}
+			}
+			if set == nil && a != nil {
+				set = make(Artifacts, len(a))
+				for n, d := range a {
+					i := slices.IndexFunc(digs, func(e Digests) bool { return maps.Equal(e, d) })
+					if i < 0 {
+						i = len(digs)
+						digs = append(digs, maps.Clone(d))
+					}
+					set[n] = digs[i]
+				}
+				sets = append(sets, set)
+			}
+			out[name][side] = set
+		}
+	}
+	return out
 }
 
 // TestEngineMatchesNaive compares the indexed engine with the naive transcription on many

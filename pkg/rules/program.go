@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/tintoproject/tinto/pkg/verr"
 )
@@ -358,18 +359,28 @@ type Result struct {
 // artifacts or more, Run spreads the artifacts over up to min(GOMAXPROCS, 4) goroutines; it
 // returns only when they are done, and the result does not depend on their number.
 func (p *Program) Run(side Side, self StepArtifacts, steps func(name string) (StepArtifacts, bool)) *Result {
-	return p.run(side, self, steps, min(runtime.GOMAXPROCS(0), maxWorkers))
+	return p.run(side, self, steps, min(runtime.GOMAXPROCS(0), maxWorkers), true)
 }
 
-// run is Run with at most procs goroutines.
-func (p *Program) run(side Side, self StepArtifacts, steps func(name string) (StepArtifacts, bool), procs int) *Result {
+// RunValidated is Run for a caller that has already checked every name in the queue (the
+// chosen side of self) with ValidateName, as pkg/intoto does while it parses a link: Run's own
+// check of each name is skipped, which saves about a tenth of its time. Names that ValidateName
+// rejects are then NOT reported; the rules still apply to them literally and RunValidated still
+// never panics. Use Run for artifacts from anywhere else.
+func (p *Program) RunValidated(side Side, self StepArtifacts, steps func(name string) (StepArtifacts, bool)) *Result {
+	return p.run(side, self, steps, min(runtime.GOMAXPROCS(0), maxWorkers), false)
+}
+
+// run is Run with at most procs goroutines; checkNames says whether queue names are checked.
+func (p *Program) run(side Side, self StepArtifacts, steps func(name string) (StepArtifacts, bool), procs int, checkNames bool) *Result {
 	n := len(p.rules)
 	if side != Materials && side != Products {
 		return &Result{Side: side, Outcomes: make([]Outcome, n), ConsumedBy: map[string]int{},
 			Err: &verr.VerificationError{Reason: verr.RuleFailed, Msg: "invalid side " + side.String(),
 				Err: verr.Invalid("side", "%s is neither Materials nor Products", side)}}
 	}
-	rc := &runCtx{p: p, side: side, queue: self.Materials, other: self.Products, dest: make([]Artifacts, n), hasDest: make([]bool, n)}
+	rc := &runCtx{p: p, side: side, queue: self.Materials, other: self.Products, dest: make([]Artifacts, n), hasDest: make([]bool, n),
+		destIsQueue: make([]bool, n), checkNames: checkNames}
 	if side == Products {
 		rc.queue, rc.other = self.Products, self.Materials
 	}
@@ -385,6 +396,10 @@ func (p *Program) run(side Side, self StepArtifacts, steps func(name string) (St
 				} else {
 					rc.dest[i] = sa.Materials
 				}
+				// The destination set is the queue itself (a step's materials that are the
+				// previous step's products, shared by the parser): an unprefixed MATCH then
+				// finds every queue name there with the same digests, without a lookup.
+				rc.destIsQueue[i] = r.sp == "" && r.DstPrefix == "" && sameMap(rc.dest[i], rc.queue)
 			}
 		}
 	}
@@ -530,6 +545,9 @@ type runCtx struct {
 	other   Artifacts // the step's other side
 	dest    []Artifacts
 	hasDest []bool
+	// destIsQueue[i]: rule i is an unprefixed MATCH whose destination map is the queue's map.
+	destIsQueue []bool
+	checkNames  bool
 }
 
 // worker holds one goroutine's scratch space and tallies.
@@ -550,11 +568,13 @@ func newWorker(n int) *worker {
 // or -1.
 func (rc *runCtx) eval(w *worker, name string, dig Digests) int32 {
 	p := rc.p
-	if msg := checkName(name); msg != "" {
-		if w.badMsg == "" || name < w.badName {
-			w.badName, w.badMsg = name, msg
+	if rc.checkNames {
+		if msg := checkName(name); msg != "" {
+			if w.badMsg == "" || name < w.badName {
+				w.badName, w.badMsg = name, msg
+			}
+			return -1
 		}
-		return -1
 	}
 	cands := p.pre.lookup(name, w.cands[:0])
 	cands = p.suf.lookup(name, cands)
@@ -616,6 +636,10 @@ func (rc *runCtx) eval(w *worker, name string, dig Digests) int32 {
 			if !rc.hasDest[i] {
 				break
 			}
+			if rc.destIsQueue[i] {
+				take = true
+				break
+			}
 			rest := name[len(r.sp):]
 			if r.sp != "" && strings.HasPrefix(rest, "/") {
 				// Only a URI can get here ("pkg://x" under the prefix "pkg:"). python in-toto
@@ -661,8 +685,17 @@ func sortSmall(s []int32) {
 	}
 }
 
+// sameMap reports whether a and b are the same map (not merely equal ones). A map value is a
+// single pointer to the map's header.
+func sameMap[M ~map[K]V, K comparable, V any](a, b M) bool {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
+}
+
 // digestsEqual is python's dict equality for two digest maps.
 func digestsEqual(a, b Digests) bool {
+	if sameMap(a, b) { // shared by the parser between consecutive steps
+		return true
+	}
 	if len(a) != len(b) {
 		return false
 	}
