@@ -662,8 +662,10 @@ func startReadyRules(l *Layout, progs map[string]*itemPrograms, deps map[string]
 				a, ok := snap[name]
 				return a, ok
 			}
-			j.mats = p.materials.Run(rules.Materials, self, lookup)
-			j.prods = p.products.Run(rules.Products, self, lookup)
+			// Every name in a link was checked with rules.ValidateName when the link was
+			// parsed (parse.go, fastlink.go), and a sublayout's summary is made of its links.
+			j.mats = p.materials.RunValidated(rules.Materials, self, lookup)
+			j.prods = p.products.RunValidated(rules.Products, self, lookup)
 		}()
 	}
 }
