@@ -114,7 +114,7 @@ func layoutValue(l *policy.Layout) ast.Value {
 func kv(k string, v ast.Value) [2]*ast.Term { return ast.Item(ast.StringTerm(k), ast.NewTerm(v)) }
 
 func strMap(m map[string]string) ast.Value {
-	o := ast.NewObject()
+	o := ast.NewObjectWithCapacity(len(m))
 	for k, v := range m {
 		o.Insert(ast.StringTerm(k), ast.StringTerm(v))
 	}
@@ -130,7 +130,7 @@ func strList(xs []string) ast.Value {
 }
 
 func artifacts(m map[string]policy.Digests) ast.Value {
-	o := ast.NewObject()
+	o := ast.NewObjectWithCapacity(len(m))
 	for n, d := range m {
 		o.Insert(ast.StringTerm(n), ast.NewTerm(strMap(d)))
 	}
