@@ -279,6 +279,8 @@ class Chain:
         continue
       if ".link" in n or n.endswith("~") or n.endswith(".pyc"):
         continue
+      if os.path.lexists(os.path.join(self.work, n)):
+        continue  # e.g. an empty directory left by a deleted file
       self.write(n, b"new %d %s" % (rng.random() * 1e9, n.encode()))
       ops["created"].append(n)
       cur.append(n)
