@@ -278,3 +278,25 @@ func FuzzParseList(f *testing.F) {
 		_, _ = ParseList(data, ListOptions{Keys: []*keys.Key{s.Key}})
 	})
 }
+
+// FuzzEntryRef checks that any entry ref is either refused with an input error or indexed and
+// found again by a lookup of its own kind without panicking.
+func FuzzEntryRef(f *testing.F) {
+	for _, s := range []string{"key:" + kidA, "functionary:" + kidB + ":build", "certificate:42:CN=ca", "layout:" + dig, "layout:a@3", "link:" + dig, "artifact:" + other, "x:y", ":", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ref string) {
+		s, err := NewStatic([]Entry{{Ref: ref}}, StaticOptions{})
+		if err != nil {
+			if !errors.Is(err, verr.ErrInvalidInput) {
+				t.Fatalf("NewStatic(%q): %v is not an input error", ref, err)
+			}
+			return
+		}
+		kind, rest, _ := strings.Cut(ref, ":")
+		r := Ref{Kind: Kind(kind), KeyID: rest, Digest: rest}
+		if _, err := s.Status(context.Background(), r, t0); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
