@@ -39,6 +39,15 @@ func TestTUFOverHTTP(t *testing.T) {
 	if b, _ := os.ReadFile(dst); string(b) != "tool v2\n" {
 		t.Fatalf("downloaded %q", b)
 	}
+	// On a terminal, a progress bar goes to stderr; otherwise nothing does.
+	var out, errb bytes.Buffer
+	tty := &env{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, isTTY: true}
+	if code := run(tty, []string{"tuf", "download", "--cache", cache, "--dir", dir, "hello.txt"}); code != 0 {
+		t.Fatalf("download on a TTY: %d %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "100.0%") {
+		t.Errorf("no progress bar on a TTY: %q", errb.String())
+	}
 	// The server now serves the previous publication: rollback, exit 1.
 	old := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(dir, "repo-old"))))
 	defer old.Close()
