@@ -114,15 +114,7 @@ func generate(dir string, seed int64, n int) (*manifest, string) {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, err.Error()
 	}
-	var bad []string
-	for _, c := range m.Chains {
-		if c.GenError != "" {
-			bad = append(bad, fmt.Sprintf("chain %d: generator failed: %s", c.Seed, c.GenError))
-		}
-	}
-	if len(bad) > 0 {
-		return nil, strings.Join(bad, "\n")
-	}
+	// A chain the generator failed to build is reported by report; the others are compared.
 	return &m, ""
 }
 
@@ -332,6 +324,7 @@ func report(t *testing.T, ref string, outs []outcome, classify func(*outcome), a
 	for i := range outs {
 		o := &outs[i]
 		if o.c.GenError != "" {
+			t.Errorf("chain %d: the generator failed: %s", o.c.Seed, o.c.GenError)
 			continue
 		}
 		if o.py.OK {
