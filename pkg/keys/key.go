@@ -193,7 +193,11 @@ func (k *Key) Verify(msg []byte, sig Signature) error {
 	return nil
 }
 
-// verifySSLib verifies a securesystemslib signature with sigstore's verifiers.
+// verifySSLib verifies a securesystemslib signature. RSA and ECDSA signatures are checked with
+// sigstore's verifiers over a digest computed here in one pass over msg (options.WithDigest), so
+// the message is never buffered or copied; Ed25519 signatures with crypto/ed25519.Verify
+// directly (sigstore's Ed25519 verifier reads the whole message into a new buffer first, which
+// for a 200 MB link is 200 MB more).
 func verifySSLib(pub crypto.PublicKey, info schemeInfo, msg, sig []byte) error {
 	var (
 		v   signature.Verifier
@@ -224,14 +228,25 @@ func verifySSLib(pub crypto.PublicKey, info schemeInfo, msg, sig []byte) error {
 		if len(sig) != ed25519.SignatureSize {
 			return fmt.Errorf("Ed25519 signature is %d bytes, want %d", len(sig), ed25519.SignatureSize)
 		}
-		v, err = signature.LoadED25519Verifier(p)
+		if len(p) != ed25519.PublicKeySize { // ed25519.Verify panics on a wrong-size key
+			return fmt.Errorf("Ed25519 public key is %d bytes, want %d", len(p), ed25519.PublicKeySize)
+		}
+		if !ed25519.Verify(p, msg, sig) {
+			return fmt.Errorf("Ed25519 signature does not verify")
+		}
+		return nil
 	default:
 		return fmt.Errorf("no usable public key")
 	}
 	if err != nil {
 		return err
 	}
-	return v.VerifySignature(bytes.NewReader(sig), bytes.NewReader(msg))
+	if !info.hash.Available() {
+		return fmt.Errorf("hash %v is not available", info.hash)
+	}
+	h := info.hash.New()
+	h.Write(msg)
+	return verifyDigest(v, h.Sum(nil), sig)
 }
 
 // verifyDigest verifies a signature over a precomputed digest (OpenPGP) with sigstore.
