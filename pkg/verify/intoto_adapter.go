@@ -122,7 +122,13 @@ func verifyChain(ctx context.Context, in chainInput) (*chainResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return evidence(in.layout, res), nil
+	cr := evidence(in.layout, res)
+	for _, k := range lkeys {
+		if k.IsOpenPGP() {
+			cr.notAfter = time.Time{} // see evidence
+		}
+	}
+	return cr, nil
 }
 
 // evidence maps a verified pkg/intoto result onto policy.Layout and the product index.
@@ -146,9 +152,13 @@ func evidence(l blob, res *intoto.Result) *chainResult {
 			pk := policy.Key{KeyID: id, KeyType: k.KeyType, Scheme: k.Scheme}
 			pl.Keys = append(pl.Keys, pk)
 		}
-		if len(res.Layout.RootCAs) > 0 {
-			// Certificate validity depends on the time in ways the layout's expiry does not
-			// bound: never reuse such a result.
+		pgp := false
+		for _, k := range res.Layout.Keys {
+			pgp = pgp || k.IsOpenPGP()
+		}
+		if len(res.Layout.RootCAs) > 0 || pgp {
+			// Certificate validity and OpenPGP key expiry depend on the time in ways the
+			// layout's expiry does not bound: never reuse such a result.
 			cr.notAfter = time.Time{}
 		}
 	}
