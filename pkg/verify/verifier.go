@@ -338,7 +338,7 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 				log.Info("layout failed", slog.String("layout", l.path), slog.Any("err", err))
 				continue
 			}
-			if key != "" {
+			if key != "" && cr.validAt(now) {
 				v.chains.put(key, cr, cr.weight())
 			}
 		}
