@@ -10,7 +10,9 @@
 //  1. TUF: a refresh from the trusted root (rollback, freeze, mix-and-match, thresholds), then
 //     the target's lookup through the delegation graph.
 //  2. The revocation list: the target Options.RevocationTarget ("revocations.json"), which only
-//     the top-level targets role may list (RevocationListDoc), followed by Options.Revocation.
+//     the top-level targets role may list: a plain RevocationListDoc (TUF's signature covers it)
+//     or pkg/revocation's signed DSSE list (Options.RevocationKeys), followed by
+//     Options.Revocation. A revocation in any source is a revocation.
 //  3. The artifact: downloaded through TUF, its length and hashes checked while it streams
 //     (VerifyFile hashes a local copy instead; Download writes it into place only when allowed).
 //  4. The in-toto metadata, following ITE-2 as Datadog deploys it (ITE-3): the target's
