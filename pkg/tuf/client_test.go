@@ -3,6 +3,8 @@ package tuf_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"os"
@@ -275,5 +277,62 @@ func TestFieldCase(t *testing.T) {
 		s.publish(tc.role)
 		_, err := fetchTarget(context.Background(), s.client(), "file.txt")
 		wantReason(t, err, verr.BadMetadata)
+	}
+}
+
+// Every supported key type signs a role: ed25519 (root, timestamp), ECDSA P-256 (targets),
+// RSA-PSS (snapshot).
+func TestKeyTypes(t *testing.T) {
+	s := newSim(t)
+	ec, err := publish.GenerateECDSA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := publish.NewSigner(rk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.repo.Roles["targets"].Signers = []*publish.Signer{ec}
+	s.repo.Roles["snapshot"].Signers = []*publish.Signer{rs}
+	s.repo.MarkDirty("root")
+	s.repo.MarkDirty("targets")
+	s.publish()
+	if _, err := fetchTarget(context.Background(), s.client(), "file.txt"); err != nil {
+		t.Fatal(err)
+	}
+	// The ECDSA (targets) and RSA (snapshot) signatures no longer verify once the signed
+	// content changes.
+	tamper := func(f string) []byte {
+		orig := s.repo.Files[f]
+		exp := []byte(s.repo.Roles["targets"].Expires.Format(time.RFC3339))
+		out := bytes.Replace(orig, exp, bytes.Replace(exp, []byte(":00Z"), []byte(":01Z"), 1), 1)
+		if bytes.Equal(out, orig) {
+			t.Fatalf("%s: no change", f)
+		}
+		return out
+	}
+	s.serve("metadata/2.targets.json", tamper("2.targets.json"))
+	_, err = fetchTarget(context.Background(), s.client(), "file.txt")
+	wantReason(t, err, verr.BadSignature)
+	// Snapshot (RSA): through the state machine, as from a cache (no hash check first).
+	tr, err := tuf.NewTrusted(s.repo.TrustedRoot(), s.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"2.root.json"} {
+		if err := tr.UpdateRoot(s.repo.Files[v]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tr.UpdateTimestamp(s.repo.Files["timestamp.json"]); err != nil {
+		t.Fatal(err)
+	}
+	wantReason(t, tr.UpdateSnapshot(tamper("2.snapshot.json"), true), verr.BadSignature)
+	if err := tr.UpdateSnapshot(s.repo.Files["2.snapshot.json"], true); err != nil {
+		t.Fatal(err)
 	}
 }

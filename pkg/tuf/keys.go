@@ -1,18 +1,19 @@
 package tuf
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/sha512"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
+
+	"github.com/sigstore/sigstore/pkg/signature"
 )
 
 // verifier checks one signature over a message.
@@ -21,7 +22,8 @@ type verifier func(msg, sig []byte) bool
 // verifierOf returns the key's verifier, parsing the public key once. The key types and schemes
 // are those of the TUF specification and securesystemslib: ed25519 (hex public key),
 // ecdsa / ecdsa-sha2-nistp256 / ecdsa-sha2-nistp384 (PEM, ASN.1 DER signatures), and rsa (PEM)
-// with rsassa-pss-sha256/384/512 or rsa-pkcs1v15-sha256/384/512.
+// with rsassa-pss-sha256/384/512 or rsa-pkcs1v15-sha256/384/512. ECDSA and RSA signatures are
+// checked with sigstore/sigstore's verifiers, ed25519 with crypto/ed25519.
 func (k *Key) verifierOf() (verifier, error) {
 	k.once.Do(func() { k.verifier, k.err = newVerifier(k) })
 	return k.verifier, k.err
@@ -53,19 +55,20 @@ func newVerifier(k *Key) (verifier, error) {
 		if !ok {
 			return nil, errors.New("not an ECDSA public key")
 		}
+		var h crypto.Hash
 		switch {
 		case k.Scheme == "ecdsa-sha2-nistp256" && ec.Curve == elliptic.P256():
-			return func(msg, sig []byte) bool {
-				h := sha256.Sum256(msg)
-				return ecdsa.VerifyASN1(ec, h[:], sig)
-			}, nil
+			h = crypto.SHA256
 		case k.Scheme == "ecdsa-sha2-nistp384" && ec.Curve == elliptic.P384():
-			return func(msg, sig []byte) bool {
-				h := sha512.Sum384(msg)
-				return ecdsa.VerifyASN1(ec, h[:], sig)
-			}, nil
+			h = crypto.SHA384
+		default:
+			return nil, fmt.Errorf("unsupported scheme %q for this ECDSA key", k.Scheme)
 		}
-		return nil, fmt.Errorf("unsupported scheme %q for this ECDSA key", k.Scheme)
+		v, err := signature.LoadECDSAVerifier(ec, h)
+		if err != nil {
+			return nil, err
+		}
+		return sigstoreVerifier(v), nil
 	case "rsa":
 		pub, err := parsePEM(k.KeyVal.Public)
 		if err != nil {
@@ -93,17 +96,29 @@ func newVerifier(k *Key) (verifier, error) {
 		default:
 			return nil, fmt.Errorf("unsupported scheme %q for rsa", k.Scheme)
 		}
-		return func(msg, sig []byte) bool {
-			d := h.New()
-			d.Write(msg)
-			sum := d.Sum(nil)
-			if pss {
-				return rsa.VerifyPSS(rk, h, sum, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}) == nil
+		if pss {
+			v, err := signature.LoadRSAPSSVerifier(rk, h, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
+			if err != nil {
+				return nil, err
 			}
-			return rsa.VerifyPKCS1v15(rk, h, sum, sig) == nil
-		}, nil
+			return sigstoreVerifier(v), nil
+		}
+		v, err := signature.LoadRSAPKCS1v15Verifier(rk, h)
+		if err != nil {
+			return nil, err
+		}
+		return sigstoreVerifier(v), nil
 	}
 	return nil, fmt.Errorf("unsupported key type %q", k.KeyType)
+}
+
+// sigstoreVerifier adapts a sigstore/sigstore verifier. (ed25519 is verified with crypto/ed25519
+// directly: sigstore's ed25519 verifier copies the whole message, which for a large targets
+// role would double the memory the canonical form already takes.)
+func sigstoreVerifier(v signature.Verifier) verifier {
+	return func(msg, sig []byte) bool {
+		return v.VerifySignature(bytes.NewReader(sig), bytes.NewReader(msg)) == nil
+	}
 }
 
 func parsePEM(s string) (crypto.PublicKey, error) {

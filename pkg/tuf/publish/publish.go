@@ -46,6 +46,7 @@
 package publish
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -665,12 +666,17 @@ func SignObject(signed map[string]any, signers []*Signer) ([]byte, error) {
 		}
 		sigs = append(sigs, map[string]any{"keyid": s.KeyID, "sig": sig})
 	}
-	// Pretty output: the client must verify over the canonical form, not the bytes as served.
-	out, err := json.MarshalIndent(map[string]any{"signed": json.RawMessage(msg), "signatures": sigs}, "", " ")
-	if err != nil {
+	// Pretty output (from the value tree, since canonical JSON keeps control characters such as
+	// the newlines of PEM keys raw and so is not always valid JSON): the client must verify over
+	// the canonical form, not over the bytes as served.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", " ")
+	if err := enc.Encode(map[string]any{"signed": signed, "signatures": sigs}); err != nil {
 		return nil, err
 	}
-	return append(out, '\n'), nil
+	return buf.Bytes(), nil
 }
 
 // Publish bumps the version of every role changed since the last Publish (plus those named),
