@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"sync"
@@ -285,5 +286,28 @@ func TestBenchRulesAgree(t *testing.T) {
 		if err := intoto.VerifyArtifacts([]interface{}{step}, md); err != nil {
 			t.Fatalf("r=%d: in-toto-golang: %v", r, err)
 		}
+	}
+}
+
+// TestRunChunkReuse runs a queue of more chunks than the pipeline keeps in flight (so chunk
+// buffers are reused) and compares the result with the sequential path.
+func TestRunChunkReuse(t *testing.T) {
+	d := benchDataFor(chunkSize*(4*2+4) + 123)
+	steps := func(name string) (StepArtifacts, bool) {
+		if name == "fetch" {
+			return d.fetch, true
+		}
+		return StepArtifacts{}, false
+	}
+	p, err := CompileList(benchRules(12))
+	if err != nil {
+		t.Fatal(err)
+	}
+	par, seq := p.run(Products, d.build, steps, 2, true), p.run(Products, d.build, steps, 1, true)
+	if !maps.Equal(par.ConsumedBy, seq.ConsumedBy) || fmt.Sprint(par.Outcomes) != fmt.Sprint(seq.Outcomes) {
+		t.Fatalf("parallel and sequential runs differ: %d vs %d consumed", len(par.ConsumedBy), len(seq.ConsumedBy))
+	}
+	if len(seq.ConsumedBy) != len(d.build.Products) {
+		t.Fatalf("consumed %d of %d", len(seq.ConsumedBy), len(d.build.Products))
 	}
 }

@@ -418,15 +418,17 @@ func (p *Program) run(side Side, self StepArtifacts, steps func(name string) (St
 		}
 	} else {
 		// A pipeline: this goroutine walks the map and cuts it into chunks; up to procs workers
-		// evaluate the chunks; then this goroutine records the consumers chunk by chunk, while
-		// the workers are still busy with later chunks.
+		// evaluate the chunks; this goroutine records the consumers of the oldest chunk when
+		// too many are in flight, and reuses its buffers, so the pipeline holds a few chunks
+		// whatever the size of the queue.
 		type chunk struct {
 			names []string
 			digs  []Digests
 			cons  []int32
 			done  chan struct{}
 		}
-		work := make(chan *chunk, len(rc.queue)/chunkSize+1)
+		maxInflight := 4 * procs
+		work := make(chan *chunk, maxInflight)
 		var wg sync.WaitGroup
 		for range procs {
 			w := newWorker(n)
@@ -442,34 +444,53 @@ func (p *Program) run(side Side, self StepArtifacts, steps func(name string) (St
 				}
 			}()
 		}
-		var chunks []*chunk
-		var cur *chunk
-		for name, dig := range rc.queue {
-			if cur == nil {
-				cur = &chunk{names: make([]string, 0, chunkSize), digs: make([]Digests, 0, chunkSize), done: make(chan struct{})}
-			}
-			cur.names = append(cur.names, name)
-			cur.digs = append(cur.digs, dig)
-			if len(cur.names) == chunkSize {
-				cur.cons = make([]int32, chunkSize)
-				chunks = append(chunks, cur)
-				work <- cur
-				cur = nil
-			}
-		}
-		if cur != nil {
-			cur.cons = make([]int32, len(cur.names))
-			chunks = append(chunks, cur)
-			work <- cur
-		}
-		close(work)
-		for _, c := range chunks {
+		var pending, free []*chunk
+		record := func(c *chunk) {
 			<-c.done
-			for i, k := range c.cons {
+			for i, k := range c.cons[:len(c.names)] {
 				if k >= 0 {
 					consumers[c.names[i]] = int(k)
 				}
 			}
+			c.names, c.digs = c.names[:0], c.digs[:0]
+			free = append(free, c)
+		}
+		get := func() *chunk {
+			if len(free) == 0 && len(pending) >= maxInflight {
+				record(pending[0])
+				pending = pending[1:]
+			}
+			if k := len(free); k > 0 {
+				c := free[k-1]
+				free = free[:k-1]
+				c.done = make(chan struct{})
+				return c
+			}
+			return &chunk{names: make([]string, 0, chunkSize), digs: make([]Digests, 0, chunkSize),
+				cons: make([]int32, chunkSize), done: make(chan struct{})}
+		}
+		submit := func(c *chunk) {
+			pending = append(pending, c)
+			work <- c // never blocks: at most maxInflight chunks are pending
+		}
+		var cur *chunk
+		for name, dig := range rc.queue {
+			if cur == nil {
+				cur = get()
+			}
+			cur.names = append(cur.names, name)
+			cur.digs = append(cur.digs, dig)
+			if len(cur.names) == chunkSize {
+				submit(cur)
+				cur = nil
+			}
+		}
+		if cur != nil {
+			submit(cur)
+		}
+		close(work)
+		for _, c := range pending {
+			record(c)
 		}
 		wg.Wait()
 	}
