@@ -64,9 +64,12 @@ func (s *fastScanner) canonical() []byte {
 // without any hashing. Shared values are never modified.
 type digestIntern struct {
 	prev []artEntry // the previous set, sorted by name
-	cur  []artEntry
-	pos  int    // cursor into prev
-	alg  string // the last algorithm name seen, reused rather than allocated again
+	// cur is the set being parsed; while same is true it is not materialised: its n entries
+	// are prev[:n].
+	cur []artEntry
+	n   int
+	pos int    // cursor into prev
+	alg string // the last algorithm name seen, reused rather than allocated again
 	// prevMap is the map of the previous set, curMap the one being built; same stays true
 	// while every entry of the current set equals the next entry of the previous one, in which
 	// case the current set is the previous set and its map is reused.
@@ -93,16 +96,38 @@ func (t *digestIntern) begin() {
 		return
 	}
 	t.pos = 0
-	t.cur = make([]artEntry, 0, len(t.prev))
+	t.cur, t.n = nil, 0
 	t.same = true
 	t.curMap = nil
+}
+
+// push appends e to the current set; eq says e is prev[t.n], the same name and Digests.
+func (t *digestIntern) push(e artEntry, eq bool) {
+	if t.same && eq {
+		t.n++
+		return
+	}
+	if t.same {
+		t.cur = make([]artEntry, t.n, max(len(t.prev), t.n+1))
+		copy(t.cur, t.prev[:t.n])
+		t.same = false
+	}
+	t.cur = append(t.cur, e)
+	t.n++
+}
+
+// entries returns the current set.
+func (t *digestIntern) entries() []artEntry {
+	if t.same {
+		return t.prev[:t.n]
+	}
+	return t.cur
 }
 
 // add records an entry that is not shared.
 func (t *digestIntern) add(name string, d rules.Digests) {
 	if t != nil {
-		t.cur = append(t.cur, artEntry{name, d})
-		t.same = false
+		t.push(artEntry{name, d}, false)
 	}
 }
 
@@ -111,7 +136,7 @@ func (t *digestIntern) end() {
 	if t == nil {
 		return
 	}
-	t.prev, t.cur = t.cur, nil
+	t.prev, t.cur = t.entries(), nil
 	t.prevMap, t.curMap = t.curMap, nil
 }
 
@@ -128,17 +153,14 @@ func (t *digestIntern) entry(name, alg, hex []byte) (string, rules.Digests, bool
 		if p := &t.prev[t.pos]; p.name == string(name) {
 			if h, ok := p.d[string(alg)]; ok && len(p.d) == 1 && h == string(hex) {
 				// Equal to the next entry of the previous set (none was skipped)?
-				t.same = t.same && t.pos == len(t.cur)
-				t.cur = append(t.cur, *p)
+				t.push(*p, t.pos == t.n)
 				return p.name, p.d, true
 			}
-			t.same = false
 			e := artEntry{name: p.name, d: rules.Digests{t.algName(alg): string(hex)}}
-			t.cur = append(t.cur, e)
+			t.push(e, false)
 			return e.name, e.d, true
 		}
 	}
-	t.same = false
 	// One allocation for the name and the hex digest together.
 	var b strings.Builder
 	b.Grow(len(name) + len(hex))
@@ -146,7 +168,7 @@ func (t *digestIntern) entry(name, alg, hex []byte) (string, rules.Digests, bool
 	b.Write(hex)
 	both := b.String()
 	e := artEntry{name: both[:len(name)], d: rules.Digests{t.algName(alg): both[len(name):]}}
-	t.cur = append(t.cur, e)
+	t.push(e, false)
 	return e.name, e.d, false
 }
 
@@ -351,7 +373,7 @@ func (s *fastScanner) artifacts() (rules.Artifacts, bool) {
 	}
 	s.emit('}')
 	if s.dig != nil {
-		entries = s.dig.cur
+		entries = s.dig.entries()
 		if s.dig.same && s.dig.prevMap != nil && len(entries) == len(s.dig.prev) {
 			// The same artifacts as the previous set (typically: a step's materials are the
 			// previous step's products): share the map.
