@@ -25,7 +25,7 @@ type metadata struct {
 
 // collect reads the target's custom["in-toto"] (ITE-2), and fetches through TUF the layouts (or
 // Options.RootLayout), the keys each layout's own target lists, the links and the bundles.
-func (v *Verifier) collect(ctx context.Context, t *Target) (*metadata, error) {
+func (v *Verifier) collect(ctx context.Context, lk *lookups, t *Target) (*metadata, error) {
 	refs, err := ParseCustom(fmt.Sprintf("target %q", t.Name), t.Custom, false)
 	if err != nil {
 		return nil, err
@@ -45,7 +45,7 @@ func (v *Verifier) collect(ctx context.Context, t *Target) (*metadata, error) {
 	}
 	md := &metadata{keys: make(map[string][]blob)}
 	for _, p := range layouts {
-		lt, data, err := v.fetchMeta(ctx, p, true)
+		lt, data, err := v.fetchMeta(ctx, lk, p, true)
 		if err != nil {
 			return nil, fmt.Errorf("layout %q: %w", p, err)
 		}
@@ -59,7 +59,7 @@ func (v *Verifier) collect(ctx context.Context, t *Target) (*metadata, error) {
 			return nil, verr.New(verr.UnknownKey, "layout target %q lists no layout public keys in custom[%q]", p, CustomKey)
 		}
 		for _, kp := range keyPaths {
-			kt, kd, err := v.fetchMeta(ctx, kp, true)
+			kt, kd, err := v.fetchMeta(ctx, lk, kp, true)
 			if err != nil {
 				return nil, fmt.Errorf("layout key %q: %w", kp, err)
 			}
@@ -67,14 +67,14 @@ func (v *Verifier) collect(ctx context.Context, t *Target) (*metadata, error) {
 		}
 	}
 	for _, p := range links {
-		t, data, err := v.fetchMeta(ctx, p, false)
+		t, data, err := v.fetchMeta(ctx, lk, p, false)
 		if err != nil {
 			return nil, fmt.Errorf("link %q: %w", p, err)
 		}
 		md.links = append(md.links, blob{path: p, digest: blobDigest(t, data), data: data})
 	}
 	for _, p := range bundles {
-		t, data, err := v.fetchMeta(ctx, p, false)
+		t, data, err := v.fetchMeta(ctx, lk, p, false)
 		if err != nil {
 			return nil, fmt.Errorf("bundle %q: %w", p, err)
 		}

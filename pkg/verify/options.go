@@ -117,9 +117,10 @@ type Options struct {
 	// starts from the trusted root.
 	CacheDir string
 
-	// RefreshInterval is how long refreshed TUF metadata is reused before Verify refreshes it
-	// again. Zero means every Verify call refreshes (the strict choice). A long-running
-	// package manager may set a few seconds to a minute; TUF's expiry is still enforced.
+	// RefreshInterval is how long refreshed TUF metadata (and the target lookups made in it) is
+	// reused before Verify refreshes it again, measured on Now. Zero means every Verify call
+	// refreshes (the strict choice). A long-running package manager may set a few seconds to a
+	// minute: metadata that expires within the interval is then noticed at the next refresh.
 	RefreshInterval time.Duration
 
 	// Now is the clock. Nil means time.Now. Nothing below this package reads the wall clock.

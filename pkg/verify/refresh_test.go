@@ -25,7 +25,7 @@ func TestRefreshGate(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := g.do(context.Background(), t0, 0, slow); err != nil {
+			if _, err := g.do(context.Background(), t0, 0, slow); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -52,10 +52,10 @@ func TestRefreshGate(t *testing.T) {
 	// A failed refresh is never reused.
 	var f refreshGate
 	boom := errors.New("boom")
-	if err := f.do(context.Background(), t0, time.Hour, func(context.Context) error { return boom }); err != boom {
+	if _, err := f.do(context.Background(), t0, time.Hour, func(context.Context) error { return boom }); err != boom {
 		t.Fatal(err)
 	}
-	if err := f.do(context.Background(), t0, time.Hour, func(context.Context) error { return nil }); err != nil {
+	if _, err := f.do(context.Background(), t0, time.Hour, func(context.Context) error { return nil }); err != nil {
 		t.Fatalf("failure reused: %v", err)
 	}
 
@@ -63,7 +63,7 @@ func TestRefreshGate(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var c refreshGate
-	if err := c.do(ctx, t0, 0, slow); !errors.Is(err, context.Canceled) {
+	if _, err := c.do(ctx, t0, 0, slow); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled: %v", err)
 	}
 }

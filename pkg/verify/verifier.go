@@ -43,6 +43,9 @@ type Verifier struct {
 	// lists holds parsed revocation lists by the digest of the list (and, for signed lists,
 	// of the keys that verified it).
 	lists *lru[revocation.Checker]
+	// targets holds successful target lookups by generation of the trusted metadata (see
+	// lookups).
+	targets *lru[*Target]
 }
 
 // New returns a Verifier that trusts trustedRoot (the bytes of a TUF root.json) and reads the
@@ -90,6 +93,7 @@ func New(trustedRoot []byte, opts Options) (*Verifier, error) {
 		blobs:   newLRU[[]byte](4*n, opts.Limits.cacheBytes()),
 		chains:  newLRU[*chainResult](n, opts.Limits.cacheArtifacts()),
 		lists:   newLRU[revocation.Checker](8, 8),
+		targets: newLRU[*Target](4*n, int64(4*n)),
 	}, nil
 }
 
@@ -201,12 +205,14 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 
 	// Phase 1: TUF.
 	t0 := time.Now()
-	if err := v.refresh.do(ctx, now, v.opts.RefreshInterval, v.repo.Refresh); err != nil {
+	gen, err := v.refresh.do(ctx, now, v.opts.RefreshInterval, v.repo.Refresh)
+	if err != nil {
 		res.Timings.TUF = time.Since(t0)
 		fail("tuf", err)
 		return finish()
 	}
-	target, err := v.repo.Target(ctx, name)
+	lk := &lookups{v: v, gen: gen}
+	target, err := lk.target(ctx, name, false)
 	res.Timings.TUF = time.Since(t0)
 	if err != nil {
 		fail("tuf", err)
@@ -219,7 +225,7 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 	// below can still look things up, and before in-toto, which uses it as its revocation hook).
 	t0 = time.Now()
 	var rl *RevocationList
-	checker, rl, err = v.revocation(ctx, now)
+	checker, rl, err = v.revocation(ctx, lk, now)
 	res.Timings.Revocation = time.Since(t0)
 	if err != nil {
 		fail("revocation-list", err)
@@ -258,7 +264,7 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 
 	// Phase 4: the in-toto metadata, each piece fetched through TUF.
 	t0 = time.Now()
-	md, err := v.collect(ctx, target)
+	md, err := v.collect(ctx, lk, target)
 	res.Timings.Metadata = time.Since(t0)
 	if err != nil {
 		fail("in-toto-metadata", err)
@@ -528,14 +534,8 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 
 // fetchMeta fetches an in-toto metadata target through TUF, with a size limit, reusing bytes
 // already verified against the same signed sha256.
-func (v *Verifier) fetchMeta(ctx context.Context, path string, topLevel bool) (*Target, []byte, error) {
-	var t *Target
-	var err error
-	if topLevel {
-		t, err = v.repo.TopLevelTarget(ctx, path)
-	} else {
-		t, err = v.repo.Target(ctx, path)
-	}
+func (v *Verifier) fetchMeta(ctx context.Context, lk *lookups, path string, topLevel bool) (*Target, []byte, error) {
+	t, err := lk.target(ctx, path, topLevel)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -588,42 +588,43 @@ type refreshGate struct {
 }
 
 // do refreshes unless a refresh that started after this call began has finished, or the last
-// successful refresh is younger than interval at the injected time now.
-func (g *refreshGate) do(ctx context.Context, now time.Time, interval time.Duration, refresh func(context.Context) error) error {
+// successful refresh is younger than interval at the injected time now. It returns the number
+// of the refresh whose state the caller may use (the generation of the trusted metadata).
+func (g *refreshGate) do(ctx context.Context, now time.Time, interval time.Duration, refresh func(context.Context) error) (uint64, error) {
 	g.mu.Lock()
 	entered := g.started
 	g.mu.Unlock()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.done > entered {
-		return g.err
+		return g.done, g.err
 	}
 	if interval > 0 && g.err == nil && g.done > 0 && !now.Before(g.at) && now.Sub(g.at) < interval {
-		return nil
+		return g.done, nil
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return 0, err
 	}
 	g.started++
 	n := g.started
 	err := refresh(ctx)
 	g.done, g.err, g.at = n, err, now
-	return err
+	return n, err
 }
 
 // revocation fetches the revocation list through TUF and builds the checker in-toto and the
 // policy use: the list first, then Options.Revocation in order.
-func (v *Verifier) revocation(ctx context.Context, now time.Time) (revocation.Checker, *RevocationList, error) {
+func (v *Verifier) revocation(ctx context.Context, lk *lookups, now time.Time) (revocation.Checker, *RevocationList, error) {
 	var chain []revocation.Checker
 	var rl *RevocationList
-	t, data, err := v.fetchMeta(ctx, v.revPath, true)
+	t, data, err := v.fetchMeta(ctx, lk, v.revPath, true)
 	switch {
 	case err == nil:
 		digest := blobDigest(t, data)
 		c, ok := v.lists.get(digest)
 		if !ok {
 			if isDSSE(data) {
-				c, err = v.signedRevocationList(ctx, t, data, digest, now)
+				c, err = v.signedRevocationList(ctx, lk, t, data, digest, now)
 			} else {
 				c, err = parseRevocationList(v.revPath, data, t)
 				// Only the unsigned list's outcome depends on nothing but its bytes; a signed
@@ -665,7 +666,7 @@ func isDSSE(data []byte) bool {
 
 // signedRevocationList verifies a DSSE revocation list (pkg/revocation's signed list) with
 // Options.RevocationKeys, or else with the keys its target lists (top-level ".pub" targets).
-func (v *Verifier) signedRevocationList(ctx context.Context, t *Target, data []byte, digest string, now time.Time) (revocation.Checker, error) {
+func (v *Verifier) signedRevocationList(ctx context.Context, lk *lookups, t *Target, data []byte, digest string, now time.Time) (revocation.Checker, error) {
 	ks := v.opts.RevocationKeys
 	// The outcome depends on the list and on the keys: cache it under both.
 	id := []string{digest}
@@ -682,7 +683,7 @@ func (v *Verifier) signedRevocationList(ctx context.Context, t *Target, data []b
 			return nil, verr.New(verr.UnknownKey, "revocation list %q is signed, but no RevocationKeys are configured and its target lists no keys", t.Name)
 		}
 		for _, p := range paths {
-			kt, kd, err := v.fetchMeta(ctx, p, true)
+			kt, kd, err := v.fetchMeta(ctx, lk, p, true)
 			if err != nil {
 				return nil, fmt.Errorf("revocation list key %q: %w", p, err)
 			}
@@ -704,4 +705,31 @@ func (v *Verifier) signedRevocationList(ctx context.Context, t *Target, data []b
 	}
 	v.lists.put(key, l, 1)
 	return l, nil
+}
+
+// lookups looks targets up in the trusted metadata of one refresh generation. The TUF client's
+// answer for a name does not change until the next refresh, so successful answers are reused
+// within a generation (a new refresh starts a new one); failures are never reused.
+type lookups struct {
+	v   *Verifier
+	gen uint64
+}
+
+func (l *lookups) target(ctx context.Context, name string, topLevel bool) (*Target, error) {
+	key := fmt.Sprintf("%d|%t|%s", l.gen, topLevel, name)
+	if t, ok := l.v.targets.get(key); ok {
+		return t, nil
+	}
+	var t *Target
+	var err error
+	if topLevel {
+		t, err = l.v.repo.TopLevelTarget(ctx, name)
+	} else {
+		t, err = l.v.repo.Target(ctx, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	l.v.targets.put(key, t, 1)
+	return t, nil
 }
