@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,5 +118,42 @@ func TestFetcherOption(t *testing.T) {
 	}
 	if _, err := v.Verify(context.Background(), verifytest.DefaultPackage); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRefreshInterval: within the interval, the refreshed metadata (and target lookups) are
+// reused; once it has passed on the injected clock, a republished package is seen.
+func TestRefreshInterval(t *testing.T) {
+	r, s := newRepo(t, verifytest.Options{})
+	var mu sync.Mutex
+	now := t0.Add(time.Hour)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	v := newVerifier(t, r, s.URL, func(o *verify.Options) { o.Now = clock; o.RefreshInterval = time.Minute })
+	ctx := context.Background()
+	res, err := v.Verify(ctx, verifytest.DefaultPackage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := res.Target.Hashes["sha256"]
+
+	// The repository publishes a new build of the package.
+	c, data, err := r.MakeChain(verifytest.DefaultPackage, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.AddPackageWith(verifytest.DefaultPackage, data, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Publish(); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = v.Verify(ctx, verifytest.DefaultPackage); err != nil || res.Target.Hashes["sha256"] != first {
+		t.Fatalf("within the interval: err %v, new target seen: %v", err, res.Target.Hashes["sha256"] != first)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	if res, err = v.Verify(ctx, verifytest.DefaultPackage); err != nil || res.Target.Hashes["sha256"] == first {
+		t.Fatalf("after the interval: err %v, still the old target", err)
 	}
 }
