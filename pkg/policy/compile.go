@@ -45,6 +45,9 @@ type rule struct {
 	digests       map[string]bool
 	reason        string
 	message       string
+	// Precomputed trail text (nothing in it depends on the input).
+	revSource string // "policy:<id>", the Source of the lookups a REVOKE rule answers
+	subjName  string // r.subject.String()
 }
 
 // compiled is the Policy implementation of the built-in language.
@@ -60,7 +63,8 @@ type compiled struct {
 	hasRevoke         bool
 	artifactRevoke    bool // some REVOKE rule lists artifact digests
 	revokeKeys        map[string][]*rule
-	revokeDigests     map[revokeDigestKey]*rule
+	// revokeDigests holds the digests REVOKE rules list, per kind (see digestKind).
+	revokeDigests [3]map[string]*rule
 }
 
 // normal is the normalised form of a policy, hashed for the PolicyID.

@@ -26,6 +26,11 @@ type evaluator struct {
 	revs      []layoutRev
 	warnings  []string
 	layoutsOK []bool
+
+	// evPool backs the evidence slices of the trail's entries (see evidenceSlice).
+	evPool []Evidence
+	// estimated caches estimate(k)+1 per subject kind (0: not computed yet).
+	estimated [numSubjects]int
 }
 
 // Evaluate implements Policy.
@@ -44,6 +49,13 @@ func (c *compiled) Evaluate(ctx context.Context, in *Input) (*Decision, error) {
 	if ev.act.params == nil {
 		ev.act.params = map[string]string{}
 	}
+	pool := len(in.Layouts)
+	for _, r := range c.rules {
+		if r.verb != VerbRevoke {
+			pool += min(ev.estimate(r.subject), maxEvidence+1)
+		}
+	}
+	ev.evPool = make([]Evidence, pool)
 	trail := make([]TrailEntry, 0, len(c.rules)+2)
 	trail = append(trail, ev.revocationEntry())
 	trail = append(trail, ev.layoutsEntry())
@@ -192,14 +204,21 @@ func (ev *evaluator) certRevoked(lr *layoutRev, keyid string) *Lookup {
 	return nil
 }
 
-// lookup answers one revocation lookup and records it.
+// lookup answers one revocation lookup and records it. The record is written in place (a Lookup
+// is 256 bytes; copying it twice per lookup showed in profiles).
 func (ev *evaluator) lookup(ref revocation.Ref) int {
-	var l Lookup
+	i := len(ev.lookups)
+	if i < cap(ev.lookups) {
+		ev.lookups = ev.lookups[:i+1]
+	} else {
+		ev.lookups = append(ev.lookups, Lookup{})
+	}
+	l := &ev.lookups[i]
 	l.Ref = ref
-	r := ev.c.revokedBy(ref)
+	r := ev.c.revokedBy(&l.Ref)
 	switch {
 	case r != nil:
-		l.Status = revocation.Status{State: revocation.Revoked, Source: "policy:" + r.id, Reason: r.reason}
+		l.Status = revocation.Status{State: revocation.Revoked, Source: r.revSource, Reason: r.reason}
 	case ev.in.Revocation != nil:
 		st, err := ev.in.Revocation.Status(ev.ctx, ref, ev.in.Time)
 		if err != nil {
@@ -214,23 +233,29 @@ func (ev *evaluator) lookup(ref revocation.Ref) int {
 		l.Status = st
 	default:
 		// No source configured: the policy's own REVOKE rules are authoritative.
-		l.Status = revocation.Status{State: revocation.Good, Source: "policy"}
+		l.Status.State, l.Status.Source = revocation.Good, "policy"
 	}
-	ev.lookups = append(ev.lookups, l)
 	ev.lookupBy = append(ev.lookupBy, r)
-	return len(ev.lookups) - 1
+	return i
 }
 
 func (ev *evaluator) state(i int) revocation.State { return ev.lookups[i].Status.State }
 
 // revokedBy returns the first REVOKE rule that lists ref.
-func (c *compiled) revokedBy(ref revocation.Ref) *rule {
+func (c *compiled) revokedBy(ref *revocation.Ref) *rule {
 	if !c.hasRevoke {
 		return nil
 	}
 	switch ref.Kind {
 	case revocation.KindKey, revocation.KindFunctionary:
-		for _, r := range c.revokeKeys[strings.ToLower(ref.KeyID)] {
+		if len(c.revokeKeys) == 0 {
+			return nil
+		}
+		rs, ok := c.revokeKeys[ref.KeyID]
+		if !ok && hasUpper(ref.KeyID) {
+			rs = c.revokeKeys[strings.ToLower(ref.KeyID)]
+		}
+		for _, r := range rs {
 			if r.step != "" && (ref.Kind != revocation.KindFunctionary || !globMatch(r.step, ref.Step)) {
 				continue
 			}
@@ -240,24 +265,59 @@ func (c *compiled) revokedBy(ref revocation.Ref) *rule {
 			return r
 		}
 	case revocation.KindLayout, revocation.KindLink, revocation.KindArtifact:
-		return c.revokeDigests[revokeDigestKey{ref.Kind, strings.ToLower(ref.Digest)}]
+		return c.revokedDigest(ref.Kind, ref.Digest)
 	}
 	return nil
 }
 
-type revokeDigestKey struct {
-	kind   revocation.Kind
-	digest string
+// revokedDigest returns the first REVOKE rule that lists digest ("alg:hex", hex in any case)
+// for things of kind k.
+func (c *compiled) revokedDigest(k revocation.Kind, digest string) *rule {
+	m := c.revokeDigests[digestKind(k)]
+	if len(m) == 0 {
+		return nil
+	}
+	r, ok := m[digest]
+	if !ok && hasUpper(digest) {
+		r = m[strings.ToLower(digest)]
+	}
+	return r
+}
+
+// digestKind indexes compiled.revokeDigests.
+func digestKind(k revocation.Kind) int {
+	switch k {
+	case revocation.KindLayout:
+		return 0
+	case revocation.KindLink:
+		return 1
+	}
+	return 2
+}
+
+// hasUpper reports whether s has an upper-case ASCII letter or any non-ASCII byte (so that
+// strings.ToLower(s) may differ from s).
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || 'A' <= c && c <= 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 // indexRevocations builds the REVOKE lookup tables (first rule in policy order wins).
 func (c *compiled) indexRevocations() {
 	c.revokeKeys = map[string][]*rule{}
-	c.revokeDigests = map[revokeDigestKey]*rule{}
+	for i := range c.revokeDigests {
+		c.revokeDigests[i] = map[string]*rule{}
+	}
 	for _, r := range c.rules {
+		r.subjName = r.subject.String()
 		if r.verb != VerbRevoke {
 			continue
 		}
+		r.revSource = "policy:" + r.id
 		for _, k := range sortedKeys(r.keyids) {
 			c.revokeKeys[k] = append(c.revokeKeys[k], r)
 		}
@@ -273,9 +333,9 @@ func (c *compiled) indexRevocations() {
 		}
 		for _, d := range sortedKeys(r.digests) {
 			for _, k := range kinds {
-				key := revokeDigestKey{k, d}
-				if _, ok := c.revokeDigests[key]; !ok {
-					c.revokeDigests[key] = r
+				m := c.revokeDigests[digestKind(k)]
+				if _, ok := m[d]; !ok {
+					m[d] = r
 				}
 			}
 		}
@@ -309,6 +369,17 @@ func (ev *evaluator) revocationEntry() TrailEntry {
 	ev.lookups = make([]Lookup, 0, n+len(in.Attestations)*2)
 	ev.lookupBy = make([]*rule, 0, cap(ev.lookups))
 	ev.revs = make([]layoutRev, len(in.Layouts))
+	// One backing array for every layout's signer and link indices.
+	nsig, nlink := 0, 0
+	for li := range in.Layouts {
+		l := &in.Layouts[li]
+		nsig += len(l.Signers)
+		for si := range l.Steps {
+			nlink += len(l.Steps[si].Links)
+		}
+	}
+	sigIdx := make([]int, nsig)
+	linkIdx := make([][2]int, 0, nlink)
 	if t := in.Target; t != nil {
 		for _, alg := range sortedKeys(t.Hashes) {
 			ev.lookup(revocation.Ref{Kind: revocation.KindArtifact, Digest: alg + ":" + strings.ToLower(t.Hashes[alg]), Name: t.Name})
@@ -318,7 +389,8 @@ func (ev *evaluator) revocationEntry() TrailEntry {
 		l := &in.Layouts[li]
 		lr := &ev.revs[li]
 		lr.layout = ev.lookup(revocation.Ref{Kind: revocation.KindLayout, Digest: l.Digest, Name: l.Name, Version: l.Version})
-		lr.signers = make([]int, len(l.Signers))
+		lr.signers, sigIdx = sigIdx[:len(l.Signers):len(l.Signers)], sigIdx[len(l.Signers):]
+		lr.links = linkIdx[len(linkIdx):len(linkIdx)]
 		for i, s := range l.Signers {
 			lr.signers[i] = ev.lookup(keyRef(l.Name, "", s))
 		}
@@ -336,6 +408,8 @@ func (ev *evaluator) revocationEntry() TrailEntry {
 				lr.links = append(lr.links, [2]int{a, b})
 			}
 		}
+		linkIdx = linkIdx[:len(linkIdx)+len(lr.links)]
+		lr.links = lr.links[:len(lr.links):len(lr.links)]
 	}
 	if ev.c.artifactRevoke {
 		ev.matchRevokedArtifacts()
@@ -431,13 +505,13 @@ func (ev *evaluator) matchRevokedArtifacts() {
 					for _, name := range sortedKeys(m) {
 						for alg, h := range m[name] {
 							d := alg + ":" + strings.ToLower(h)
-							r := ev.c.revokeDigests[revokeDigestKey{revocation.KindArtifact, d}]
+							r := ev.c.revokedDigest(revocation.KindArtifact, d)
 							if r == nil {
 								continue
 							}
 							ev.lookups = append(ev.lookups, Lookup{
 								Ref:    revocation.Ref{Kind: revocation.KindArtifact, Digest: d, Name: name, Step: s.Name},
-								Status: revocation.Status{State: revocation.Revoked, Source: "policy:" + r.id, Reason: r.reason},
+								Status: revocation.Status{State: revocation.Revoked, Source: r.revSource, Reason: r.reason},
 							})
 							ev.lookupBy = append(ev.lookupBy, r)
 						}
@@ -465,6 +539,7 @@ func (ev *evaluator) layoutsEntry() TrailEntry {
 	c, in := ev.c, ev.in
 	e := TrailEntry{Rule: "layouts", Verb: VerbLayouts, Subject: "layout", Strength: Strong}
 	ev.layoutsOK = make([]bool, len(in.Layouts))
+	e.Evidence = ev.evidenceSlice(min(len(in.Layouts), maxEvidence+1))
 	ok := 0
 	var reason verr.Reason
 	n := 0

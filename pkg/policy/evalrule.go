@@ -158,7 +158,7 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 		return e
 	}
 	var selected, hits, failed, errs, n, runs, naRuns int
-	e.Evidence = make([]Evidence, 0, min(ev.estimate(r.subject), maxEvidence+1))
+	e.Evidence = ev.evidenceSlice(min(ev.estimate(r.subject), maxEvidence+1))
 	var firstFail string
 	ev.forSubjects(r, func(kind string, ref subjRef) bool {
 		if ev.ctx.Err() != nil {
@@ -320,6 +320,12 @@ func (ev *evaluator) bound(r *rule) string {
 			}
 			hasStep = true
 			for ki := range s.Links {
+				// Binding is by hash, whatever the product's name; the product named like the
+				// target is the usual one, so it is tried before the scan.
+				if d, ok := s.Links[ki].Products[t.Name]; ok && productIs(t.Hashes, d) {
+					found = true
+					break
+				}
 				for _, d := range s.Links[ki].Products {
 					if len(d) == 1 && len(t.Hashes) == 1 {
 						// The common case: one algorithm on each side.
@@ -351,6 +357,19 @@ func (ev *evaluator) bound(r *rule) string {
 		return "no layout to bind the target to"
 	}
 	return strings.Join(missing, "; ")
+}
+
+// productIs reports whether a product with digests d is the target with hashes th.
+func productIs(th map[string]string, d Digests) bool {
+	if len(d) == 1 && len(th) == 1 {
+		for alg, h := range d {
+			if x, ok := th[alg]; ok && strings.EqualFold(x, h) {
+				return true
+			}
+		}
+		return false
+	}
+	return digestsEqual(th, d)
 }
 
 func digestsEqual(a, b map[string]string) bool {
@@ -404,9 +423,27 @@ func (ev *evaluator) revokeEntry(r *rule, e *TrailEntry) {
 	}
 }
 
+// evidenceSlice returns an empty slice with capacity n carved from the evaluation's evidence
+// pool (one allocation for the whole trail), or a new one when the pool is used up.
+func (ev *evaluator) evidenceSlice(n int) []Evidence {
+	if n <= cap(ev.evPool) {
+		s := ev.evPool[:0:n]
+		ev.evPool = ev.evPool[n:]
+		return s
+	}
+	return make([]Evidence, 0, n)
+}
+
 // estimate returns an upper bound of the evidence entries a rule on subject kind k records, to
-// size the slice once.
+// size the slice once. It is computed once per kind and evaluation.
 func (ev *evaluator) estimate(k subjectKind) int {
+	if ev.estimated[k] == 0 {
+		ev.estimated[k] = ev.estimate1(k) + 1
+	}
+	return ev.estimated[k] - 1
+}
+
+func (ev *evaluator) estimate1(k subjectKind) int {
 	in := ev.in
 	switch k {
 	case subjTarget:
