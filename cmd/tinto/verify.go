@@ -36,6 +36,7 @@ type vfyFlags struct {
 	jsonOut, noRevList, runInspections, v bool
 	layoutThreshold, parallel             int
 	params                                vfyParams
+	revocationKeys                        vfyFiles
 }
 
 func runVerify(e *env, args []string) int {
@@ -50,6 +51,7 @@ func runVerify(e *env, args []string) int {
 	fs.StringVar(&f.cache, "cache", "", "TUF metadata cache `DIR` (default: none)")
 	fs.StringVar(&f.rootLayout, "root-layout", "", "fixed root layout target `PATH` for packages that list only links (ITE-3)")
 	fs.StringVar(&f.revocations, "revocations", "", "revocation list target `PATH` (default revocations.json)")
+	fs.Var(&f.revocationKeys, "revocation-key", "a `FILE` with a public key trusted to sign a signed (DSSE) revocation list (repeatable); default: the keys the list's target names")
 	fs.BoolVar(&f.noRevList, "no-revocation-list-unsafe", false, "accept a repository without a revocation list")
 	fs.BoolVar(&f.runInspections, "run-inspections-unsafe", false, "run the layout's inspection commands on this machine")
 	fs.IntVar(&f.layoutThreshold, "layout-threshold", 0, "`K` distinct layout keys must sign (default: all of them)")
@@ -117,6 +119,17 @@ func vfyNewVerifier(e *env, f *vfyFlags) (*verify.Verifier, error) {
 	}
 	if f.runInspections {
 		opts.Inspections = verify.InspectionsRunUnsafe
+	}
+	for _, p := range f.revocationKeys {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		k, err := verify.ParseKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("--revocation-key %s: %w", p, err)
+		}
+		opts.RevocationKeys = append(opts.RevocationKeys, k)
 	}
 	if len(f.params) > 0 {
 		params := map[string]string(f.params)
@@ -393,5 +406,15 @@ func (p *vfyParams) Set(s string) error {
 		return fmt.Errorf("parameter %q given twice", k)
 	}
 	(*p)[k] = v
+	return nil
+}
+
+// vfyFiles collects a repeatable file flag.
+type vfyFiles []string
+
+func (p *vfyFiles) String() string { return strings.Join(*p, ",") }
+
+func (p *vfyFiles) Set(s string) error {
+	*p = append(*p, s)
 	return nil
 }

@@ -16,8 +16,15 @@ import (
 	"github.com/tintoproject/tinto/pkg/verr"
 )
 
-// parseLayoutKey reads a layout public key target: securesystemslib JSON, an OpenPGP public key
-// (armored), or PEM (the scheme then defaults to the key type's usual one).
+// ParseKey parses a public key file as the ".pub" targets of layouts and revocation lists are
+// read: securesystemslib JSON, an armored OpenPGP public key, or PEM (the scheme then defaults
+// to the key type's usual one: rsassa-pss-sha256, ecdsa-sha2-nistp256, ed25519). Malformed input
+// is a *verr.InputError.
+func ParseKey(data []byte) (*keys.Key, error) {
+	return parseLayoutKey(blob{path: "key", data: data})
+}
+
+// parseLayoutKey reads a layout public key target (see ParseKey).
 func parseLayoutKey(b blob) (*keys.Key, error) {
 	trimmed := bytes.TrimSpace(b.data)
 	var (
