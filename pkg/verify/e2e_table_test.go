@@ -258,6 +258,39 @@ var e2eCases = []e2eCase{
 	{name: "inspection-run-unsafe", allowed: true, opts: runInspections, stage: withInspection("demo-app-1.0.0.tar.gz")},
 	{name: "inspection-run-unsafe-fails", reason: verr.Inspection, opts: runInspections, stage: withInspection("other.tar.gz")},
 
+	// ITE-3's role layout: packages and links signed by online, terminating delegations; the
+	// layout, its keys and the revocation list by the top-level targets role.
+	{name: "ite3-delegated-packages-and-links", allowed: true, stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		top := r.TUF.Roles["targets"]
+		if _, err := r.TUF.Delegate("targets", publish.DelegatedRole{Name: "wheels-signer", Paths: []string{"demo-app/*.tar.gz"}, Terminating: true}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.TUF.Delegate("targets", publish.DelegatedRole{Name: "in-toto-metadata-signer", Paths: []string{"in-toto-metadata/*/*/*.link"}, Terminating: true}); err != nil {
+			t.Fatal(err)
+		}
+		for name, tf := range top.Targets {
+			role := ""
+			switch {
+			case strings.HasSuffix(name, ".tar.gz"):
+				role = "wheels-signer"
+			case strings.HasSuffix(name, ".link"):
+				role = "in-toto-metadata-signer"
+			default:
+				continue
+			}
+			r.TUF.RemoveTarget("targets", name)
+			if err := r.TUF.AddTarget(role, name, tf.Data, tf.Custom); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if top.Targets[verifytest.DefaultPackage] != nil || len(r.TUF.Roles["in-toto-metadata-signer"].Targets) != 4 {
+			t.Fatal("the package and its links were not moved to the delegated roles")
+		}
+		if err := r.Publish(); err != nil {
+			t.Fatal(err)
+		}
+	}},
+
 	// ITE-3's deployment: packages list only their links, the root layout is at a fixed path.
 	{name: "ite3-fixed-root-layout", allowed: true, opts: func(o *verify.Options) { o.RootLayout = verifytest.LayoutPath }, stage: linksOnly},
 	{name: "ite3-no-root-layout-configured", reason: verr.LayoutInvalid, stage: linksOnly},
