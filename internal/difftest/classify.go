@@ -15,6 +15,9 @@ type Verdict struct {
 	Class string
 	// Msg is the implementation's explanation.
 	Msg string
+	// Reasons are all the reasons tinto reported (it checks every step of a stage and reports
+	// every failure; Class is the first). Empty for the other implementations.
+	Reasons []string
 }
 
 // Chain describes a generated chain for the classifier.
@@ -54,7 +57,15 @@ func Agree(c Chain, py, ours Verdict) bool {
 	if c.Has("params-unknown") && py.Class == "KeyError" && ours.Class == "layout-invalid" {
 		return true
 	}
-	return slices.Contains(pythonReasons[py.Class], ours.Class)
+	// python stops at the first failure in its order (all steps' links and thresholds, then all
+	// steps' link agreement, then rules); tinto reports every failure of a stage in step order,
+	// so python's failure may be any of tinto's, not necessarily the first (deviation 23).
+	for _, r := range pythonReasons[py.Class] {
+		if r == ours.Class || slices.Contains(ours.Reasons, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // Deviation names of the deliberate differences from python in-toto that differential testing
@@ -90,10 +101,6 @@ const (
 	DevThresholdZero = "threshold-0"
 )
 
-// pythonLoadErrors are the exceptions python in-toto 1.3.1 raises from Metablock.load on a
-// malformed link file.
-var pythonLoadErrors = []string{"JSONDecodeError", "FormatError", "AttributeError", "KeyError", "TypeError", "Error"}
-
 // Classify returns the name of the deliberate deviation that explains a disagreement between
 // python in-toto (py) and tinto (ours) on chain c, or "" if none does. It is only meaningful
 // when Agree(c, py, ours) is false.
@@ -108,15 +115,14 @@ func Classify(c Chain, py, ours Verdict) string {
 		repaired := Chain{Seed: c.Seed, Features: slices.DeleteFunc(slices.Clone(c.Features), func(f string) bool {
 			return f == "malformed-link" || f == "extra-bad-signature"
 		})}
-		if Agree(repaired, *c.PythonRepaired, ours) || Classify(repaired, *c.PythonRepaired, ours) != "" {
-			if c.Has("malformed-link") && slices.Contains(pythonLoadErrors, py.Class) {
+		alt := *c.PythonRepaired
+		if Agree(repaired, alt, ours) {
+			if c.Has("malformed-link") {
 				return DevMalformedLink
 			}
-			if c.Has("extra-bad-signature") {
-				return DevExtraBadSignature
-			}
+			return DevExtraBadSignature
 		}
-		return ""
+		return Classify(repaired, alt, ours)
 	}
 	if ours.OK {
 		return ""

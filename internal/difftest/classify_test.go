@@ -50,6 +50,10 @@ func TestClassify(t *testing.T) {
 		{"unknown functionary", Chain{Features: []string{"unknown-functionary"}}, ok, deny("layout-invalid"), false, DevUnknownFunctionary},
 		{"threshold 0", Chain{Features: []string{"threshold-0"}}, ok, deny("layout-invalid"), false, DevThresholdZero},
 		{"threshold 0, other reason", Chain{Features: []string{"threshold-0"}}, ok, deny("rule-failed"), false, ""},
+		{"python's failure is tinto's second", Chain{}, deny("LinkNotFoundError"), Verdict{Class: "link-mismatch", Reasons: []string{"link-mismatch", "threshold"}}, true, ""},
+		{"python's failure is not among tinto's", Chain{}, deny("LinkNotFoundError"), Verdict{Class: "link-mismatch", Reasons: []string{"link-mismatch", "rule-failed"}}, false, ""},
+		{"malformed link and backslash", Chain{Features: []string{"malformed-link", "backslash-require"}, PythonRepaired: alt(deny("LinkNotFoundError"))},
+			deny("LinkNotFoundError"), deny("layout-invalid"), false, DevBackslash},
 		{"malformed link, no second verdict", Chain{Features: []string{"malformed-link"}},
 			deny("FormatError"), ok, false, ""},
 	}

@@ -198,6 +198,21 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// failureLineRE finds the reason at the start of each failure line of the CLI's explanation,
+// such as `    threshold (step "lint-2"): ...`.
+var failureLineRE = regexp.MustCompile(`(?m)^\s+([a-z][a-z-]*)(?: \(|:)`)
+
+// failureReasons returns every known reason at the start of a failure line in msg.
+func failureReasons(msg string) []string {
+	var out []string
+	for _, m := range failureLineRE.FindAllStringSubmatch(msg, -1) {
+		if reasonRE.MatchString(m[1]) && reasonRE.FindString(m[1]) == m[1] {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
 // failedRE finds the CLI's summary line "tinto intoto verify: FAILED (<reason>)".
 var failedRE = regexp.MustCompile(`FAILED \(([a-z-]+)\)`)
 
@@ -239,7 +254,7 @@ func verifyCLI(bin string, c *genChain) Verdict {
 		} else if m := reasonRE.FindString(msg); m != "" {
 			class = m
 		}
-		return Verdict{Class: class, Msg: msg}
+		return Verdict{Class: class, Msg: msg, Reasons: failureReasons(msg)}
 	case errors.As(err, &ee) && ee.ExitCode() == 2:
 		return Verdict{Class: "input", Msg: msg}
 	default:
