@@ -49,6 +49,9 @@ func (a *artifactProgram) run(side string, l *Link, step *Step, lay *Layout) ([]
 		s = rules.Materials
 	}
 	self := rules.StepArtifacts{Materials: toArtifacts(l.Materials), Products: toArtifacts(l.Products)}
+	if a.disallow != nil {
+		return a.runDisallow(self, s)
+	}
 	steps := func(name string) (rules.StepArtifacts, bool) {
 		for i := range lay.Steps {
 			if lay.Steps[i].Name == name && len(lay.Steps[i].Links) > 0 {
@@ -57,9 +60,6 @@ func (a *artifactProgram) run(side string, l *Link, step *Step, lay *Layout) ([]
 			}
 		}
 		return rules.StepArtifacts{}, false
-	}
-	if a.disallow != nil {
-		return a.runDisallow(self, s)
 	}
 	res := a.prog.Run(s, self, steps)
 	consumed := make([]string, 0, len(res.ConsumedBy))

@@ -65,6 +65,8 @@ type compiled struct {
 	revokeKeys        map[string][]*rule
 	// revokeDigests holds the digests REVOKE rules list, per kind (see digestKind).
 	revokeDigests [3]map[string]*rule
+	// revokeFilter filters ids before the map lookups: [0..2] the digests, [4] the keyids.
+	revokeFilter [5]idFilter
 }
 
 // normal is the normalised form of a policy, hashed for the PolicyID.

@@ -248,7 +248,7 @@ func (c *compiled) revokedBy(ref *revocation.Ref) *rule {
 	}
 	switch ref.Kind {
 	case revocation.KindKey, revocation.KindFunctionary:
-		if len(c.revokeKeys) == 0 {
+		if len(c.revokeKeys) == 0 || !c.revokeFilter[4].may(ref.KeyID) {
 			return nil
 		}
 		rs, ok := c.revokeKeys[ref.KeyID]
@@ -274,7 +274,7 @@ func (c *compiled) revokedBy(ref *revocation.Ref) *rule {
 // for things of kind k.
 func (c *compiled) revokedDigest(k revocation.Kind, digest string) *rule {
 	m := c.revokeDigests[digestKind(k)]
-	if len(m) == 0 {
+	if len(m) == 0 || !c.revokeFilter[digestKind(k)].may(digest) {
 		return nil
 	}
 	r, ok := m[digest]
@@ -293,6 +293,36 @@ func digestKind(k revocation.Kind) int {
 		return 1
 	}
 	return 2
+}
+
+// idFilter is a case-insensitive filter over the last two bytes of the ids a REVOKE rule lists:
+// an id it rejects is in none of them, which spares the map lookup (and the lower-casing) for
+// the many ids that are not revoked.
+type idFilter [4096 / 64]uint64
+
+func idFilterBit(s string) uint {
+	if len(s) < 2 {
+		return uint(len(s))
+	}
+	a, b := s[len(s)-1], s[len(s)-2]
+	if 'A' <= a && a <= 'Z' {
+		a += 'a' - 'A'
+	}
+	if 'A' <= b && b <= 'Z' {
+		b += 'a' - 'A'
+	}
+	return uint(a&63)<<6 | uint(b&63)
+}
+
+func (f *idFilter) add(s string) { i := idFilterBit(s); f[i/64] |= 1 << (i % 64) }
+
+// may reports whether s may be one of the ids added (false means it certainly is not).
+func (f *idFilter) may(s string) bool {
+	if len(s) > 0 && s[len(s)-1] >= 0x80 || len(s) > 1 && s[len(s)-2] >= 0x80 {
+		return true // non-ASCII: strings.ToLower may change more than ASCII letters
+	}
+	i := idFilterBit(s)
+	return f[i/64]&(1<<(i%64)) != 0
 }
 
 // hasUpper reports whether s has an upper-case ASCII letter or any non-ASCII byte (so that
@@ -320,6 +350,7 @@ func (c *compiled) indexRevocations() {
 		r.revSource = "policy:" + r.id
 		for _, k := range sortedKeys(r.keyids) {
 			c.revokeKeys[k] = append(c.revokeKeys[k], r)
+			c.revokeFilter[4].add(k)
 		}
 		var kinds []revocation.Kind
 		switch r.subject {
@@ -337,6 +368,7 @@ func (c *compiled) indexRevocations() {
 				if _, ok := m[d]; !ok {
 					m[d] = r
 				}
+				c.revokeFilter[digestKind(k)].add(d)
 			}
 		}
 	}
