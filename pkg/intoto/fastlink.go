@@ -63,10 +63,10 @@ func (s *fastScanner) canonical() []byte {
 // Digests map (and its name was already validated). This halves the memory of large chains
 // without any hashing. Shared values are never modified.
 type digestIntern struct {
-	prev []artEntry // the previous set, sorted by name
+	prev entryList // the previous set, sorted by name
 	// cur is the set being parsed; while same is true it is not materialised: its n entries
-	// are prev[:n].
-	cur []artEntry
+	// are the first n of prev.
+	cur entryList
 	n   int
 	pos int    // cursor into prev
 	alg string // the last algorithm name seen, reused rather than allocated again
@@ -96,7 +96,7 @@ func (t *digestIntern) begin() {
 		return
 	}
 	t.pos = 0
-	t.cur, t.n = nil, 0
+	t.cur, t.n = entryList{}, 0
 	t.same = true
 	t.curMap = nil
 }
@@ -108,20 +108,76 @@ func (t *digestIntern) push(e artEntry, eq bool) {
 		return
 	}
 	if t.same {
-		t.cur = make([]artEntry, t.n, max(len(t.prev), t.n+1))
-		copy(t.cur, t.prev[:t.n])
+		for i := range t.n {
+			t.cur.push(*t.prev.at(i))
+		}
 		t.same = false
 	}
-	t.cur = append(t.cur, e)
+	t.cur.push(e)
 	t.n++
 }
 
 // entries returns the current set.
-func (t *digestIntern) entries() []artEntry {
+func (t *digestIntern) entries() entryList {
 	if t.same {
-		return t.prev[:t.n]
+		return t.prev.prefix(t.n)
 	}
 	return t.cur
+}
+
+// entryList is a list of artEntry kept in blocks, so that a growing list of a million entries
+// is never copied to a larger array (append's growth would allocate about five times its size).
+type entryList struct {
+	blocks [][]artEntry
+	n      int
+}
+
+const (
+	entryShift = 12 // entries per block: 4096 (the first block grows up to that)
+	entryBlock = 1 << entryShift
+)
+
+func (l *entryList) len() int { return l.n }
+
+func (l *entryList) at(i int) *artEntry { return &l.blocks[i>>entryShift][i&(entryBlock-1)] }
+
+func (l *entryList) push(e artEntry) {
+	b := l.n >> entryShift
+	if b == len(l.blocks) {
+		c := entryBlock
+		if b == 0 {
+			c = 8
+		}
+		l.blocks = append(l.blocks, make([]artEntry, 0, c))
+	}
+	l.blocks[b] = append(l.blocks[b], e)
+	l.n++
+}
+
+// prefix returns the list of the first n entries. It shares the blocks, which are never
+// modified once written (a list is only appended to while its set is parsed), with capacities
+// cut so that nothing can append into them.
+func (l entryList) prefix(n int) entryList {
+	if n == l.n {
+		return l
+	}
+	k := (n + entryBlock - 1) >> entryShift
+	p := entryList{blocks: make([][]artEntry, k), n: n}
+	copy(p.blocks, l.blocks[:k])
+	if k > 0 {
+		m := n - (k-1)<<entryShift
+		p.blocks[k-1] = p.blocks[k-1][:m:m]
+	}
+	return p
+}
+
+// each calls f for every entry in order.
+func (l *entryList) each(f func(e *artEntry)) {
+	for _, b := range l.blocks {
+		for i := range b {
+			f(&b[i])
+		}
+	}
 }
 
 // add records an entry that is not shared.
@@ -136,7 +192,7 @@ func (t *digestIntern) end() {
 	if t == nil {
 		return
 	}
-	t.prev, t.cur = t.entries(), nil
+	t.prev, t.cur = t.entries(), entryList{}
 	t.prevMap, t.curMap = t.curMap, nil
 }
 
@@ -146,11 +202,11 @@ func (t *digestIntern) entry(name, alg, hex []byte) (string, rules.Digests, bool
 	if t == nil {
 		return string(name), rules.Digests{string(alg): string(hex)}, false
 	}
-	for t.pos < len(t.prev) && t.prev[t.pos].name < string(name) {
+	for t.pos < t.prev.len() && t.prev.at(t.pos).name < string(name) {
 		t.pos++
 	}
-	if t.pos < len(t.prev) {
-		if p := &t.prev[t.pos]; p.name == string(name) {
+	if t.pos < t.prev.len() {
+		if p := t.prev.at(t.pos); p.name == string(name) {
 			if h, ok := p.d[string(alg)]; ok && len(p.d) == 1 && h == string(hex) {
 				// Equal to the next entry of the previous set (none was skipped)?
 				t.push(*p, t.pos == t.n)
@@ -286,7 +342,7 @@ func (s *fastScanner) artifacts() (rules.Artifacts, bool) {
 	if !s.lit('{') {
 		return nil, false
 	}
-	var entries []artEntry // used when there is no digestIntern
+	var entries entryList // used when there is no digestIntern
 	s.dig.begin()
 	defer s.dig.end()
 	s.emit('{')
@@ -361,7 +417,7 @@ func (s *fastScanner) artifacts() (rules.Artifacts, bool) {
 			}
 			s.emit('}')
 			if s.dig == nil {
-				entries = append(entries, artEntry{nameStr, d})
+				entries.push(artEntry{nameStr, d})
 			}
 			if s.lit('}') {
 				break
@@ -374,17 +430,17 @@ func (s *fastScanner) artifacts() (rules.Artifacts, bool) {
 	s.emit('}')
 	if s.dig != nil {
 		entries = s.dig.entries()
-		if s.dig.same && s.dig.prevMap != nil && len(entries) == len(s.dig.prev) {
+		if s.dig.same && s.dig.prevMap != nil && entries.len() == s.dig.prev.len() {
 			// The same artifacts as the previous set (typically: a step's materials are the
 			// previous step's products): share the map.
 			s.dig.curMap = s.dig.prevMap
 			return s.dig.prevMap, true
 		}
 	}
-	out := make(rules.Artifacts, len(entries))
-	for _, e := range entries {
+	out := make(rules.Artifacts, entries.len())
+	entries.each(func(e *artEntry) {
 		out[e.name] = e.d
-	}
+	})
 	if s.dig != nil {
 		s.dig.curMap = out
 	}
