@@ -138,6 +138,24 @@ var e2eCases = []e2eCase{
 	{name: "allowed", allowed: true},
 	{name: "allowed-dsse", repo: verifytest.Options{DSSE: true}, allowed: true},
 	{name: "allowed-attestation-bundle", repo: verifytest.Options{DSSE: true, Bundle: true}, allowed: true},
+	{name: "bundle-with-provenance", repo: verifytest.Options{DSSE: true, Bundle: true}, allowed: true, warn: "not a link", stage: func(t *testing.T, r *verifytest.Repo, v *verify.Verifier) {
+		// The bundle also carries a provenance statement: not evidence for the layout, ignored.
+		p := verifytest.LinkDir(verifytest.DefaultPackage) + "/links.intoto.jsonl"
+		tf := r.TUF.Roles["targets"].Targets[p]
+		env, err := intoto.SignDSSEValue(map[string]any{"_type": "https://in-toto.io/Statement/v1",
+			"subject":       []any{map[string]any{"name": "demo-app-1.0.0.tar.gz", "digest": map[string]any{"sha256": strings.Repeat("0", 64)}}},
+			"predicateType": "https://slsa.dev/provenance/v1", "predicate": map[string]any{"buildDefinition": map[string]any{}}},
+			r.Functionaries["bob"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.TUF.AddTarget("targets", p, append(append(bytes.Clone(tf.Data), '\n'), env...), nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Publish(); err != nil {
+			t.Fatal(err)
+		}
+	}},
 	{name: "allowed-metablock-layout-bundle", repo: verifytest.Options{Bundle: true}, allowed: true},
 
 	// TUF attacks.

@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"path"
 	"sort"
@@ -48,7 +49,11 @@ func parseLayoutKey(b blob) (*keys.Key, error) {
 // linkSource builds the in-memory link directory pkg/intoto reads: each .link target under its
 // base name (which in-toto requires to be "<step>.<keyid8>.link"), and each statement of each
 // attestation bundle under "<step>.<keyid8>.link" for every key that signed it.
-func linkSource(links, bundles []blob, lim cjson.Limits) (intoto.MemLinks, error) {
+//
+// A bundle may also carry statements that are not links (provenance, test results, ...): they
+// are not evidence for the layout and are skipped, each with a warning.
+func linkSource(links, bundles []blob, lim cjson.Limits) (intoto.MemLinks, []string, error) {
+	var warnings []string
 	m := make(intoto.MemLinks, len(links))
 	add := func(name, from string, data []byte) error {
 		if _, dup := m[name]; dup {
@@ -59,7 +64,7 @@ func linkSource(links, bundles []blob, lim cjson.Limits) (intoto.MemLinks, error
 	}
 	for _, l := range links {
 		if err := add(path.Base(l.path), l.path, l.data); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	for _, b := range bundles {
@@ -68,12 +73,16 @@ func linkSource(links, bundles []blob, lim cjson.Limits) (intoto.MemLinks, error
 			if len(line) == 0 {
 				continue
 			}
+			if pt, ok := statementType(line, lim); ok && !isLinkPredicate(pt) {
+				warnings = append(warnings, fmt.Sprintf("bundle %s line %d: a statement of predicate type %q is not a link; ignored", b.path, i+1, pt))
+				continue
+			}
 			lk, env, err := intoto.ParseLink(line, lim)
 			if err != nil {
-				return nil, fmt.Errorf("bundle %q line %d: %w", b.path, i+1, err)
+				return nil, nil, fmt.Errorf("bundle %q line %d: %w", b.path, i+1, err)
 			}
 			if len(env.Signatures) == 0 {
-				return nil, verr.Invalid(fmt.Sprintf("bundle %q line %d", b.path, i+1), "unsigned statement")
+				return nil, nil, verr.Invalid(fmt.Sprintf("bundle %q line %d", b.path, i+1), "unsigned statement")
 			}
 			seen := map[string]bool{}
 			for _, s := range env.Signatures {
@@ -83,12 +92,45 @@ func linkSource(links, bundles []blob, lim cjson.Limits) (intoto.MemLinks, error
 				}
 				seen[name] = true
 				if err := add(name, b.path, line); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 			}
 		}
 	}
-	return m, nil
+	return m, warnings, nil
+}
+
+// statementType returns the predicate type of a DSSE envelope holding an in-toto statement, and
+// false when data is not one (ParseLink then reports what it is).
+func statementType(data []byte, lim cjson.Limits) (string, bool) {
+	tree, err := cjson.Decode(data, lim)
+	if err != nil {
+		return "", false
+	}
+	env, _ := tree.(map[string]any)
+	payload, _ := env["payload"].(string)
+	if payload == "" {
+		return "", false
+	}
+	raw, err := base64.StdEncoding.DecodeString(payload)
+	if err != nil {
+		return "", false
+	}
+	st, err := cjson.Decode(raw, lim)
+	if err != nil {
+		return "", false
+	}
+	m, _ := st.(map[string]any)
+	pt, ok := m["predicateType"].(string)
+	return pt, ok
+}
+
+func isLinkPredicate(pt string) bool {
+	switch pt {
+	case intoto.PredicateLinkV02, intoto.PredicateLinkV03, "https://in-toto.io/Link/v1":
+		return true
+	}
+	return false
 }
 
 // verifyChain runs pkg/intoto for one layout and maps its result onto the policy's evidence.
@@ -102,7 +144,7 @@ func verifyChain(ctx context.Context, in chainInput) (*chainResult, error) {
 		}
 		lkeys = append(lkeys, k)
 	}
-	src, err := linkSource(in.links, in.bundles, lim)
+	src, skipped, err := linkSource(in.links, in.bundles, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +172,7 @@ func verifyChain(ctx context.Context, in chainInput) (*chainResult, error) {
 		return nil, err
 	}
 	cr := evidence(in.layout, res)
+	cr.warnings = append(cr.warnings, skipped...)
 	for _, k := range lkeys {
 		if k.IsOpenPGP() {
 			cr.notAfter = time.Time{} // see evidence
