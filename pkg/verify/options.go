@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"context"
 	"log/slog"
 	"time"
 
@@ -200,6 +199,3 @@ func (o *Options) logger() *slog.Logger {
 	}
 	return o.Logger
 }
-
-// contextDone is a helper so that each phase checks for cancellation the same way.
-func contextDone(ctx context.Context) error { return context.Cause(ctx) }
