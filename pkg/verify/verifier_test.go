@@ -157,3 +157,21 @@ func TestRefreshInterval(t *testing.T) {
 		t.Fatalf("after the interval: err %v, still the old target", err)
 	}
 }
+
+// TestCancelled: a cancelled context is an operational failure, still with a denying decision.
+func TestCancelled(t *testing.T) {
+	r, s := newRepo(t, verifytest.Options{})
+	v := newVerifier(t, r, s.URL, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res, err := v.Verify(ctx, verifytest.DefaultPackage)
+	if err == nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	if _, evidence := verr.ReasonOf(err); evidence {
+		t.Fatalf("a cancellation reported as evidence: %v", err)
+	}
+	if res == nil || res.Decision == nil || res.Allowed() {
+		t.Fatal("no denying decision")
+	}
+}
