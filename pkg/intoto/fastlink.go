@@ -2,8 +2,8 @@ package intoto
 
 import (
 	"bytes"
-	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/tintoproject/tinto/pkg/cjson"
 	"github.com/tintoproject/tinto/pkg/rules"
@@ -70,11 +70,36 @@ type digestIntern struct {
 	n   int
 	pos int    // cursor into prev
 	alg string // the last algorithm name seen, reused rather than allocated again
+	// arena is the free part of the current block for names and digests (see text).
+	arena []byte
 	// prevMap is the map of the previous set, curMap the one being built; same stays true
 	// while every entry of the current set equals the next entry of the previous one, in which
 	// case the current set is the previous set and its map is reused.
 	prevMap, curMap rules.Artifacts
 	same            bool
+}
+
+// arenaBlock is the size of the blocks that artifact names and digests are copied into.
+const arenaBlock = 64 << 10
+
+// text returns a and b concatenated as one string. Short texts are copied into a shared block
+// (one allocation for many artifacts instead of one each, without size-class rounding); the
+// bytes of a block are never written again once a string refers to them.
+func (t *digestIntern) text(a, b []byte) string {
+	need := len(a) + len(b)
+	if need == 0 {
+		return ""
+	}
+	if need > arenaBlock/16 {
+		return string(a) + string(b)
+	}
+	if cap(t.arena)-len(t.arena) < need {
+		t.arena = make([]byte, 0, arenaBlock)
+	}
+	start := len(t.arena)
+	t.arena = append(t.arena, a...)
+	t.arena = append(t.arena, b...)
+	return unsafe.String(&t.arena[start], need)
 }
 
 // algName returns alg as a string, reusing the previous one when it is the same.
@@ -217,12 +242,7 @@ func (t *digestIntern) entry(name, alg, hex []byte) (string, rules.Digests, bool
 			return e.name, e.d, true
 		}
 	}
-	// One allocation for the name and the hex digest together.
-	var b strings.Builder
-	b.Grow(len(name) + len(hex))
-	b.Write(name)
-	b.Write(hex)
-	both := b.String()
+	both := t.text(name, hex)
 	e := artEntry{name: both[:len(name)], d: rules.Digests{t.algName(alg): both[len(name):]}}
 	t.push(e, false)
 	return e.name, e.d, false
