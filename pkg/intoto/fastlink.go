@@ -350,6 +350,13 @@ func (s *fastScanner) skip() (int, int, bool) {
 }
 
 func (s *fastScanner) writeStr(raw []byte) {
+	// raw is always a part of the input; in mirror mode, when it is the very text at the
+	// output position, the quoted string is the same bytes without comparing them.
+	if s.mirror && len(raw) > 0 && s.mpos+len(raw)+2 <= len(s.d) && s.d[s.mpos] == '"' &&
+		&s.d[s.mpos+1] == &raw[0] && s.d[s.mpos+1+len(raw)] == '"' {
+		s.mpos += len(raw) + 2
+		return
+	}
 	s.emit('"')
 	s.emit(raw...)
 	s.emit('"')
