@@ -1,7 +1,6 @@
 package rego
 
 import (
-	"encoding/json"
 	"strconv"
 	"time"
 
@@ -13,128 +12,305 @@ import (
 // InputValue converts evidence into the Rego input document directly (no JSON round trip). Its
 // shape is the JSON form of policy.Input, with "time" as an RFC 3339 string and the revocation
 // lookups under "revocations".
+//
+// The conversion is written for speed (it used to cost more than evaluating a typical module):
+// terms are allocated in blocks, each object key is one term shared by all objects,
+// small integers and booleans are OPA's interned terms, and objects are built in one call from
+// a reused item buffer. The value it returns shares no mutable state with anything else.
 func InputValue(in *policy.Input, lookups []policy.Lookup) ast.Value {
-	obj := ast.NewObject()
-	if in.Target != nil {
-		t := in.Target
-		obj.Insert(ast.StringTerm("target"), ast.NewTerm(ast.NewObject(
-			kv("name", ast.String(t.Name)),
-			kv("length", ast.Number(json.Number(itoa(t.Length)))),
-			kv("hashes", strMap(t.Hashes)),
-			kv("custom", anyValue(t.Custom)),
-		)))
-	}
-	layouts := make([]*ast.Term, 0, len(in.Layouts))
-	for i := range in.Layouts {
-		layouts = append(layouts, ast.NewTerm(layoutValue(&in.Layouts[i])))
-	}
-	obj.Insert(ast.StringTerm("layouts"), ast.ArrayTerm(layouts...))
-	atts := make([]*ast.Term, 0, len(in.Attestations))
-	for _, a := range in.Attestations {
-		subj := ast.NewObject()
-		for n, d := range a.Subjects {
-			subj.Insert(ast.StringTerm(n), ast.NewTerm(strMap(d)))
-		}
-		atts = append(atts, ast.NewTerm(ast.NewObject(
-			kv("digest", ast.String(a.Digest)),
-			kv("predicate_type", ast.String(a.PredicateType)),
-			kv("predicate", anyValue(a.Predicate)),
-			kv("subjects", subj),
-			kv("signer", ast.String(a.Signer)),
-		)))
-	}
-	obj.Insert(ast.StringTerm("attestations"), ast.ArrayTerm(atts...))
-	obj.Insert(ast.StringTerm("params"), ast.NewTerm(strMap(in.Params)))
-	obj.Insert(ast.StringTerm("time"), ast.StringTerm(in.Time.UTC().Format(time.RFC3339Nano)))
-	revs := make([]*ast.Term, 0, len(lookups))
-	for _, l := range lookups {
-		revs = append(revs, ast.NewTerm(ast.NewObject(
-			kv("kind", ast.String(string(l.Ref.Kind))),
-			kv("keyid", ast.String(l.Ref.KeyID)),
-			kv("digest", ast.String(l.Ref.Digest)),
-			kv("name", ast.String(l.Ref.Name)),
-			kv("step", ast.String(l.Ref.Step)),
-			kv("state", ast.String(string(l.Status.State))),
-			kv("source", ast.String(l.Status.Source)),
-			kv("reason", ast.String(l.Status.Reason)),
-		)))
-	}
-	obj.Insert(ast.StringTerm("revocations"), ast.ArrayTerm(revs...))
-	return obj
+	c := &converter{}
+	return c.input(in, lookups)
 }
 
-func layoutValue(l *policy.Layout) ast.Value {
-	steps := make([]*ast.Term, 0, len(l.Steps))
-	for _, s := range l.Steps {
-		links := make([]*ast.Term, 0, len(s.Links))
-		for _, k := range s.Links {
-			links = append(links, ast.NewTerm(ast.NewObject(
-				kv("keyid", ast.String(k.KeyID)),
-				kv("digest", ast.String(k.Digest)),
-				kv("materials", artifacts(k.Materials)),
-				kv("products", artifacts(k.Products)),
-				kv("command", strList(k.Command)),
-			)))
+// converter builds one input document.
+type converter struct {
+	terms []ast.Term           // block the next terms are taken from
+	items [][2]*ast.Term       // scratch for object items (NewObject copies them)
+	ptrs  []*ast.Term          // block array elements are taken from
+	keys  [numKeys]*ast.Term   // the object keys, made once (see key)
+	algs  map[string]*ast.Term // digest algorithms other than sha256
+}
+
+// termBlock is how many terms are allocated at once.
+const termBlock = 256
+
+func (c *converter) term(v ast.Value) *ast.Term {
+	if len(c.terms) == 0 {
+		c.terms = make([]ast.Term, termBlock)
+	}
+	t := &c.terms[0]
+	c.terms = c.terms[1:]
+	t.Value = v
+	return t
+}
+
+// The object keys of the input document.
+const (
+	kAttestations = iota
+	kCommand
+	kConsumed
+	kCustom
+	kDigest
+	kExpires
+	kFailure
+	kFunctionaries
+	kHashes
+	kKeyid
+	kKeys
+	kKeytype
+	kKind
+	kLayouts
+	kLength
+	kLinks
+	kMaterials
+	kName
+	kOk
+	kParams
+	kPredicate
+	kPredicateType
+	kProducts
+	kReason
+	kRevocations
+	kRule
+	kRules
+	kScheme
+	kSha256
+	kSide
+	kSigner
+	kSigners
+	kSource
+	kState
+	kStep
+	kSteps
+	kSubjects
+	kTarget
+	kThreshold
+	kTime
+	kVerb
+	kVersion
+	numKeys
+)
+
+var keyNames = [numKeys]string{"attestations", "command", "consumed", "custom", "digest", "expires", "failure", "functionaries", "hashes", "keyid", "keys", "keytype", "kind", "layouts", "length", "links", "materials", "name", "ok", "params", "predicate", "predicate_type", "products", "reason", "revocations", "rule", "rules", "scheme", "sha256", "side", "signer", "signers", "source", "state", "step", "steps", "subjects", "target", "threshold", "time", "verb", "version"}
+
+// key returns the term of an object key, made once per conversion and shared by every object.
+func (c *converter) key(k int) *ast.Term {
+	if c.keys[k] == nil {
+		c.keys[k] = c.str(keyNames[k])
+	}
+	return c.keys[k]
+}
+
+func (c *converter) str(s string) *ast.Term {
+	if s == "" {
+		return c.term(ast.String(""))
+	}
+	return c.term(ast.String(s))
+}
+
+func (c *converter) int(n int64) *ast.Term {
+	if n >= 0 && n <= 512 {
+		return ast.InternedTerm(int(n))
+	}
+	return c.term(ast.Number(strconv.FormatInt(n, 10)))
+}
+
+// elems returns an empty slice with capacity n for array elements, from a shared block.
+func (c *converter) elems(n int) []*ast.Term {
+	if n > len(c.ptrs) {
+		if n > termBlock/2 {
+			return make([]*ast.Term, 0, n)
 		}
-		steps = append(steps, ast.NewTerm(ast.NewObject(
-			kv("name", ast.String(s.Name)),
-			kv("functionaries", strList(s.Functionaries)),
-			kv("threshold", ast.Number(json.Number(itoa(int64(s.Threshold))))),
-			kv("command", strList(s.Command)),
-			kv("links", ast.NewArray(links...)),
-		)))
+		c.ptrs = make([]*ast.Term, termBlock)
 	}
-	keys := make([]*ast.Term, 0, len(l.Keys))
-	for _, k := range l.Keys {
-		keys = append(keys, ast.NewTerm(ast.NewObject(
-			kv("keyid", ast.String(k.KeyID)), kv("keytype", ast.String(k.KeyType)), kv("scheme", ast.String(k.Scheme)),
-		)))
+	s := c.ptrs[:0:n]
+	c.ptrs = c.ptrs[n:]
+	return s
+}
+
+// object builds an object from items (copied: the caller may reuse the slice).
+func (c *converter) object(items ...[2]*ast.Term) *ast.Term { return c.term(ast.NewObject(items...)) }
+
+// begin and end bracket building an object's items in the scratch buffer; nested objects are
+// built before begin or after end.
+func (c *converter) begin() int { return len(c.items) }
+
+func (c *converter) end(mark int) *ast.Term {
+	t := c.term(ast.NewObject(c.items[mark:]...))
+	clear(c.items[mark:])
+	c.items = c.items[:mark]
+	return t
+}
+
+func (c *converter) add(k, v *ast.Term) { c.items = append(c.items, [2]*ast.Term{k, v}) }
+
+func (c *converter) alg(a string) *ast.Term {
+	if a == "sha256" {
+		return c.key(kSha256)
 	}
-	rules := make([]*ast.Term, 0, len(l.Rules))
-	for _, r := range l.Rules {
-		rules = append(rules, ast.NewTerm(ast.NewObject(
-			kv("step", ast.String(r.Step)), kv("side", ast.String(r.Side)), kv("rule", ast.String(r.Rule)),
-			kv("verb", ast.String(r.Verb)), kv("ok", ast.Boolean(r.OK)), kv("consumed", strList(r.Consumed)),
-			kv("failure", ast.String(r.Failure)),
-		)))
+	if t, ok := c.algs[a]; ok {
+		return t
 	}
-	return ast.NewObject(
-		kv("name", ast.String(l.Name)),
-		kv("digest", ast.String(l.Digest)),
-		kv("version", ast.Number(json.Number(itoa(l.Version)))),
-		kv("expires", ast.String(l.Expires.UTC().Format(time.RFC3339))),
-		kv("signers", strList(l.Signers)),
-		kv("keys", ast.NewArray(keys...)),
-		kv("steps", ast.NewArray(steps...)),
-		kv("rules", ast.NewArray(rules...)),
-		kv("failure", ast.String(l.Failure)),
+	if c.algs == nil {
+		c.algs = map[string]*ast.Term{}
+	}
+	t := c.str(a)
+	c.algs[a] = t
+	return t
+}
+
+func (c *converter) input(in *policy.Input, lookups []policy.Lookup) ast.Value {
+	var target *ast.Term
+	if t := in.Target; t != nil {
+		target = c.object(
+			[2]*ast.Term{c.key(kName), c.str(t.Name)},
+			[2]*ast.Term{c.key(kLength), c.int(t.Length)},
+			[2]*ast.Term{c.key(kHashes), c.strMap(t.Hashes)},
+			[2]*ast.Term{c.key(kCustom), c.term(anyValue(t.Custom))},
+		)
+	}
+	layouts := c.elems(len(in.Layouts))
+	for i := range in.Layouts {
+		layouts = append(layouts, c.layout(&in.Layouts[i]))
+	}
+	atts := c.elems(len(in.Attestations))
+	for i := range in.Attestations {
+		a := &in.Attestations[i]
+		m := c.begin()
+		for n, d := range a.Subjects {
+			c.add(c.str(n), c.digests(d))
+		}
+		subj := c.end(m)
+		atts = append(atts, c.object(
+			[2]*ast.Term{c.key(kDigest), c.str(a.Digest)},
+			[2]*ast.Term{c.key(kPredicateType), c.str(a.PredicateType)},
+			[2]*ast.Term{c.key(kPredicate), c.term(anyValue(a.Predicate))},
+			[2]*ast.Term{c.key(kSubjects), subj},
+			[2]*ast.Term{c.key(kSigner), c.str(a.Signer)},
+		))
+	}
+	revs := c.elems(len(lookups))
+	for i := range lookups {
+		l := &lookups[i]
+		revs = append(revs, c.object(
+			[2]*ast.Term{c.key(kKind), c.str(string(l.Ref.Kind))},
+			[2]*ast.Term{c.key(kKeyid), c.str(l.Ref.KeyID)},
+			[2]*ast.Term{c.key(kDigest), c.str(l.Ref.Digest)},
+			[2]*ast.Term{c.key(kName), c.str(l.Ref.Name)},
+			[2]*ast.Term{c.key(kStep), c.str(l.Ref.Step)},
+			[2]*ast.Term{c.key(kState), c.str(string(l.Status.State))},
+			[2]*ast.Term{c.key(kSource), c.str(l.Status.Source)},
+			[2]*ast.Term{c.key(kReason), c.str(l.Status.Reason)},
+		))
+	}
+	items := make([][2]*ast.Term, 0, 6)
+	if target != nil {
+		items = append(items, [2]*ast.Term{c.key(kTarget), target})
+	}
+	items = append(items,
+		[2]*ast.Term{c.key(kLayouts), c.term(ast.NewArray(layouts...))},
+		[2]*ast.Term{c.key(kAttestations), c.term(ast.NewArray(atts...))},
+		[2]*ast.Term{c.key(kParams), c.strMap(in.Params)},
+		[2]*ast.Term{c.key(kTime), c.str(in.Time.UTC().Format(time.RFC3339Nano))},
+		[2]*ast.Term{c.key(kRevocations), c.term(ast.NewArray(revs...))},
+	)
+	return ast.NewObject(items...)
+}
+
+func (c *converter) layout(l *policy.Layout) *ast.Term {
+	steps := c.elems(len(l.Steps))
+	for si := range l.Steps {
+		s := &l.Steps[si]
+		links := c.elems(len(s.Links))
+		for ki := range s.Links {
+			k := &s.Links[ki]
+			links = append(links, c.object(
+				[2]*ast.Term{c.key(kKeyid), c.str(k.KeyID)},
+				[2]*ast.Term{c.key(kDigest), c.str(k.Digest)},
+				[2]*ast.Term{c.key(kMaterials), c.artifacts(k.Materials)},
+				[2]*ast.Term{c.key(kProducts), c.artifacts(k.Products)},
+				[2]*ast.Term{c.key(kCommand), c.strList(k.Command)},
+			))
+		}
+		steps = append(steps, c.object(
+			[2]*ast.Term{c.key(kName), c.str(s.Name)},
+			[2]*ast.Term{c.key(kFunctionaries), c.strList(s.Functionaries)},
+			[2]*ast.Term{c.key(kThreshold), c.int(int64(s.Threshold))},
+			[2]*ast.Term{c.key(kCommand), c.strList(s.Command)},
+			[2]*ast.Term{c.key(kLinks), c.term(ast.NewArray(links...))},
+		))
+	}
+	keys := c.elems(len(l.Keys))
+	for i := range l.Keys {
+		k := &l.Keys[i]
+		keys = append(keys, c.object(
+			[2]*ast.Term{c.key(kKeyid), c.str(k.KeyID)},
+			[2]*ast.Term{c.key(kKeytype), c.str(k.KeyType)},
+			[2]*ast.Term{c.key(kScheme), c.str(k.Scheme)},
+		))
+	}
+	rules := c.elems(len(l.Rules))
+	for i := range l.Rules {
+		r := &l.Rules[i]
+		rules = append(rules, c.object(
+			[2]*ast.Term{c.key(kStep), c.str(r.Step)},
+			[2]*ast.Term{c.key(kSide), c.str(r.Side)},
+			[2]*ast.Term{c.key(kRule), c.str(r.Rule)},
+			[2]*ast.Term{c.key(kVerb), c.str(r.Verb)},
+			[2]*ast.Term{c.key(kOk), ast.InternedTerm(r.OK)},
+			[2]*ast.Term{c.key(kConsumed), c.strList(r.Consumed)},
+			[2]*ast.Term{c.key(kFailure), c.str(r.Failure)},
+		))
+	}
+	return c.object(
+		[2]*ast.Term{c.key(kName), c.str(l.Name)},
+		[2]*ast.Term{c.key(kDigest), c.str(l.Digest)},
+		[2]*ast.Term{c.key(kVersion), c.int(l.Version)},
+		[2]*ast.Term{c.key(kExpires), c.str(l.Expires.UTC().Format(time.RFC3339))},
+		[2]*ast.Term{c.key(kSigners), c.strList(l.Signers)},
+		[2]*ast.Term{c.key(kKeys), c.term(ast.NewArray(keys...))},
+		[2]*ast.Term{c.key(kSteps), c.term(ast.NewArray(steps...))},
+		[2]*ast.Term{c.key(kRules), c.term(ast.NewArray(rules...))},
+		[2]*ast.Term{c.key(kFailure), c.str(l.Failure)},
 	)
 }
 
-func kv(k string, v ast.Value) [2]*ast.Term { return ast.Item(ast.StringTerm(k), ast.NewTerm(v)) }
-
-func strMap(m map[string]string) ast.Value {
-	o := ast.NewObjectWithCapacity(len(m))
+func (c *converter) strMap(m map[string]string) *ast.Term {
+	mark := c.begin()
 	for k, v := range m {
-		o.Insert(ast.StringTerm(k), ast.StringTerm(v))
+		c.add(c.str(k), c.str(v))
 	}
-	return o
+	return c.end(mark)
 }
 
-func strList(xs []string) ast.Value {
-	ts := make([]*ast.Term, len(xs))
-	for i, x := range xs {
-		ts[i] = ast.StringTerm(x)
+// digests converts an artifact's digests (alg -> hex); the algorithm keys are shared terms.
+func (c *converter) digests(d policy.Digests) *ast.Term {
+	if len(d) == 1 {
+		for alg, h := range d {
+			return c.object([2]*ast.Term{c.alg(alg), c.str(h)})
+		}
 	}
-	return ast.NewArray(ts...)
+	mark := c.begin()
+	for alg, h := range d {
+		c.add(c.alg(alg), c.str(h))
+	}
+	return c.end(mark)
 }
 
-func artifacts(m map[string]policy.Digests) ast.Value {
-	o := ast.NewObjectWithCapacity(len(m))
+func (c *converter) strList(xs []string) *ast.Term {
+	ts := c.elems(len(xs))
+	for _, x := range xs {
+		ts = append(ts, c.str(x))
+	}
+	return c.term(ast.NewArray(ts...))
+}
+
+func (c *converter) artifacts(m map[string]policy.Digests) *ast.Term {
+	mark := c.begin()
 	for n, d := range m {
-		o.Insert(ast.StringTerm(n), ast.NewTerm(strMap(d)))
+		c.add(c.str(n), c.digests(d))
 	}
-	return o
+	return c.end(mark)
 }
 
 // anyValue converts a decoded JSON value (map[string]any, []any, string, bool, nil, float64,
@@ -149,5 +325,3 @@ func anyValue(v any) ast.Value {
 	}
 	return val
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
