@@ -12,13 +12,19 @@ Chain i uses random.Random(S + i) and is written to DIR/c<S+i>/:
   links/             the link files (in_toto_record_start/stop or Link + Metablock.sign)
   work/              the files the functionaries worked on (recorded artifacts)
 
-After writing a chain, the same process verifies it with in_toto.verifylib.in_toto_verify and the
-layout keys loaded with securesystemslib.interface.import_publickeys_from_file, exactly as
-in-toto-verify does. DIR/manifest.json lists every chain, the CLI arguments for it, the features the
-generator used, and python's verdict (ok, exception class, message).
+After writing a chain, the same process verifies it with in_toto.verifylib.in_toto_verify (in
+work/, where inspections run) and the layout keys loaded with
+securesystemslib.interface.import_publickeys_from_file, exactly as in-toto-verify does, with the
+chain's substitution parameters if it has any. DIR/manifest.json lists every chain, the key files
+and parameters for the CLIs, the features the generator used (the Go classifier reads them), and
+python's verdict (ok, exception class, message); for chains with a change that tinto tolerates
+and python does not (a malformed link file, an extra bad signature), also python's verdict on the
+chain with that change undone ("python_repaired").
 
 Key material comes from os.urandom, so only the structure of a chain is a function of its seed;
-verdicts do not depend on key bytes.
+verdicts do not depend on key bytes. Features added after the first version draw from a second
+random stream (rng2), so that the main stream, and with it every older seed's chain structure,
+stays the same.
 """
 
 import argparse
