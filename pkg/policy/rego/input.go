@@ -22,6 +22,12 @@ func InputValue(in *policy.Input, lookups []policy.Lookup) ast.Value {
 	return c.input(in, lookups)
 }
 
+// inputValue is InputValue without the top-level members reach says are unreachable.
+func inputValue(in *policy.Input, lookups []policy.Lookup, reach *inputKeys) ast.Value {
+	c := &converter{reach: reach}
+	return c.input(in, lookups)
+}
+
 // converter builds one input document.
 type converter struct {
 	terms []ast.Term           // block the next terms are taken from
@@ -29,6 +35,7 @@ type converter struct {
 	ptrs  []*ast.Term          // block array elements are taken from
 	keys  [numKeys]*ast.Term   // the object keys, made once (see key)
 	algs  map[string]*ast.Term // digest algorithms other than sha256
+	reach *inputKeys           // the top-level members to convert (nil: all)
 }
 
 // termBlock is how many terms are allocated at once.
@@ -161,7 +168,7 @@ func (c *converter) alg(a string) *ast.Term {
 
 func (c *converter) input(in *policy.Input, lookups []policy.Lookup) ast.Value {
 	var target *ast.Term
-	if t := in.Target; t != nil {
+	if t := in.Target; t != nil && c.reach.has("target") {
 		target = c.object(
 			[2]*ast.Term{c.key(kName), c.str(t.Name)},
 			[2]*ast.Term{c.key(kLength), c.int(t.Length)},
@@ -170,11 +177,11 @@ func (c *converter) input(in *policy.Input, lookups []policy.Lookup) ast.Value {
 		)
 	}
 	layouts := c.elems(len(in.Layouts))
-	for i := range in.Layouts {
+	for i := 0; i < len(in.Layouts) && c.reach.has("layouts"); i++ {
 		layouts = append(layouts, c.layout(&in.Layouts[i]))
 	}
 	atts := c.elems(len(in.Attestations))
-	for i := range in.Attestations {
+	for i := 0; i < len(in.Attestations) && c.reach.has("attestations"); i++ {
 		a := &in.Attestations[i]
 		m := c.begin()
 		for n, d := range a.Subjects {
@@ -190,7 +197,7 @@ func (c *converter) input(in *policy.Input, lookups []policy.Lookup) ast.Value {
 		))
 	}
 	revs := c.elems(len(lookups))
-	for i := range lookups {
+	for i := 0; i < len(lookups) && c.reach.has("revocations"); i++ {
 		l := &lookups[i]
 		revs = append(revs, c.object(
 			[2]*ast.Term{c.key(kKind), c.str(string(l.Ref.Kind))},

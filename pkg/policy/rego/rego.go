@@ -21,8 +21,10 @@
 // denies whatever the module says.
 //
 // The query is prepared once (rego.PrepareForEval) and the input is converted directly into an
-// ast.Value (rego.EvalParsedInput), with no JSON round trip. A *Policy is safe for concurrent
-// use.
+// ast.Value (rego.EvalParsedInput), with no JSON round trip. Top-level input members that no
+// reference in the modules can reach (every reference to input names its first member with a
+// constant, and none names this one) are left empty rather than converted: a module that never
+// mentions input.revocations does not pay for them. A *Policy is safe for concurrent use.
 package rego
 
 import (
@@ -54,6 +56,7 @@ type Policy struct {
 	id    string
 	query rego.PreparedEvalQuery
 	base  policy.BaseOptions
+	reach *inputKeys // the top-level input members the modules can reach
 }
 
 var _ policy.Policy = (*Policy)(nil)
@@ -87,7 +90,8 @@ func New(ctx context.Context, modules map[string]string, opts Options) (*Policy,
 	if err != nil {
 		return nil, &verr.InputError{What: "rego policy", Offset: -1, Err: err}
 	}
-	return &Policy{id: "sha256:" + hex.EncodeToString(h.Sum(nil)), query: pq, base: opts.Base}, nil
+	return &Policy{id: "sha256:" + hex.EncodeToString(h.Sum(nil)), query: pq, base: opts.Base,
+		reach: reachableInput(modules)}, nil
 }
 
 // ID implements policy.Policy.
@@ -99,7 +103,7 @@ func (p *Policy) Evaluate(ctx context.Context, in *policy.Input) (*policy.Decisi
 	if err != nil {
 		return nil, err
 	}
-	return p.eval(ctx, in, trail, InputValue(in, trail[0].Revocations))
+	return p.eval(ctx, in, trail, inputValue(in, trail[0].Revocations, p.reach))
 }
 
 // EvaluateValue is Evaluate with the Rego input already converted by InputValue (for example

@@ -1,0 +1,59 @@
+package rego
+
+import (
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// inputKeys is the set of top-level members of the input document a set of modules can reach.
+// A module reaches input only through references that start at the input variable, so when
+// every such reference names its first member with a constant string, the members no reference
+// names are unreachable and need not be converted. Anything else (input on its own, as in
+// json.marshal(input) or `with input as`, or a member chosen by a variable) reaches everything.
+type inputKeys struct {
+	all  bool
+	keys map[string]bool
+}
+
+// has reports whether member k may be reached.
+func (r *inputKeys) has(k string) bool { return r == nil || r.all || r.keys[k] }
+
+// reachableInput analyses the parsed modules. A module that does not parse reaches everything
+// (the compiler reports the error).
+func reachableInput(modules map[string]string) *inputKeys {
+	r := &inputKeys{keys: map[string]bool{}}
+	var vis *ast.GenericVisitor
+	vis = ast.NewGenericVisitor(func(x any) bool {
+		switch t := x.(type) {
+		case ast.Ref:
+			if len(t) == 0 || !t[0].Equal(ast.InputRootDocument) {
+				return false
+			}
+			if len(t) < 2 {
+				r.all = true
+				return true
+			}
+			if s, ok := t[1].Value.(ast.String); ok {
+				r.keys[string(s)] = true
+			} else {
+				r.all = true
+			}
+			for _, e := range t[1:] {
+				vis.Walk(e)
+			}
+			return true
+		case ast.Var:
+			if t.Equal(ast.InputRootDocument.Value) {
+				r.all = true
+			}
+		}
+		return false
+	})
+	for name, src := range modules {
+		m, err := ast.ParseModuleWithOpts(name, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			return &inputKeys{all: true}
+		}
+		vis.Walk(m)
+	}
+	return r
+}
