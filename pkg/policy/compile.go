@@ -48,6 +48,7 @@ type rule struct {
 	// Precomputed trail text (nothing in it depends on the input).
 	revSource string // "policy:<id>", the Source of the lookups a REVOKE rule answers
 	subjName  string // r.subject.String()
+	heldMsgs  []string
 }
 
 // compiled is the Policy implementation of the built-in language.

@@ -170,6 +170,9 @@ func globMatch(pattern, name string) bool {
 	if pattern == "" {
 		return true
 	}
+	if !strings.ContainsAny(pattern, `*?[\`) {
+		return pattern == name // what path.Match does for a pattern without metacharacters
+	}
 	m, err := path.Match(pattern, name)
 	return err == nil && m
 }
@@ -344,6 +347,10 @@ func (c *compiled) indexRevocations() {
 	}
 	for _, r := range c.rules {
 		r.subjName = r.subject.String()
+		r.heldMsgs = make([]string, 16)
+		for n := range r.heldMsgs {
+			r.heldMsgs[n] = "held for " + itoa(n) + " " + r.subjName + " subject(s)"
+		}
 		if r.verb != VerbRevoke {
 			continue
 		}

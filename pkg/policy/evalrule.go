@@ -287,7 +287,7 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 		e.Message = fmt.Sprintf("%d of %d failed; first: %s", failed, selected, firstFail)
 	default:
 		e.Outcome = OutcomeSatisfied
-		e.Message = "held for " + itoa(selected) + " " + r.subject.String() + " subject(s)"
+		e.Message = r.heldFor(selected)
 	}
 	if r.message != "" && (e.Outcome == OutcomeDeny || e.Outcome == OutcomeAllow) {
 		e.Message = r.message + ": " + e.Message
@@ -432,6 +432,15 @@ func (ev *evaluator) evidenceSlice(n int) []Evidence {
 		return s
 	}
 	return make([]Evidence, 0, n)
+}
+
+// heldFor is the message of a constraint that held for n subjects; the texts for small n are
+// made at compile time.
+func (r *rule) heldFor(n int) string {
+	if n < len(r.heldMsgs) {
+		return r.heldMsgs[n]
+	}
+	return "held for " + itoa(n) + " " + r.subject.String() + " subject(s)"
 }
 
 // estimate returns an upper bound of the evidence entries a rule on subject kind k records, to
