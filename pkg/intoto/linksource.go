@@ -38,7 +38,16 @@ func checkName(name string) error {
 }
 
 // ReadLink implements LinkSource.
-func (d *DirSource) ReadLink(name string) ([]byte, error) {
+func (d *DirSource) ReadLink(name string) ([]byte, error) { return d.readLinkInto(name, nil) }
+
+// linkBufferReader is a LinkSource that can read a link into a buffer of the caller's, which
+// the verifier reuses for the next step's link once nothing refers to the previous one.
+type linkBufferReader interface {
+	readLinkInto(name string, buf []byte) ([]byte, error)
+}
+
+// readLinkInto is ReadLink, reading into buf's array when the file fits in its capacity.
+func (d *DirSource) readLinkInto(name string, buf []byte) ([]byte, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
@@ -71,18 +80,23 @@ func (d *DirSource) ReadLink(name string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: errors.New("not a regular file")}
 	}
-	return readSized(f, name, fi.Size(), d.max())
+	return readSized(f, name, fi.Size(), d.max(), buf)
 }
 
-// readSized reads a file whose size is known, in one allocation.
-func readSized(r io.Reader, name string, size, max int64) ([]byte, error) {
+// readSized reads a file whose size is known, in one allocation (none when it fits in buf).
+func readSized(r io.Reader, name string, size, max int64, buf []byte) ([]byte, error) {
 	if max >= 0 && size > max {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("file is over the limit of %d bytes", max)}
 	}
 	if size <= 0 || size > 1<<40 {
 		return readMax(r, name, max)
 	}
-	b := make([]byte, size+1)
+	var b []byte
+	if int64(cap(buf)) >= size+1 {
+		b = buf[:size+1]
+	} else {
+		b = make([]byte, size+1)
+	}
 	n, err := io.ReadFull(r, b)
 	switch {
 	case err == io.ErrUnexpectedEOF || err == io.EOF:

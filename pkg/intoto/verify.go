@@ -43,6 +43,9 @@ type verifier struct {
 	opts Options
 	now  time.Time
 	dig  digestIntern
+	// linkBuf is a buffer that the first link of a step is read into (linkBufferReader): the
+	// previous step's, which nothing refers to any more once its collect has returned.
+	linkBuf []byte
 }
 
 func digestOf(b []byte) string {
@@ -397,6 +400,18 @@ func (v *verifier) collect(ctx context.Context, res *Result, layout *Layout, nam
 		err    error
 	}
 	cache := map[string]*loaded{}
+	// The first link file of this item is read into v.linkBuf. Nothing read from a link refers
+	// to its bytes once it is parsed and its signatures are checked (names, digests and every
+	// decoded value are copies), except the envelope's message and a sublayout's data, which
+	// live in cache until collect returns; so the buffer is handed back to v only then, and
+	// never when it holds a layout.
+	var owned []byte
+	bufTaken := false
+	defer func() {
+		if owned != nil {
+			v.linkBuf = owned
+		}
+	}()
 	load := func(file string) *loaded {
 		if l, ok := cache[file]; ok {
 			return l
@@ -407,7 +422,15 @@ func (v *verifier) collect(ctx context.Context, res *Result, layout *Layout, nam
 			l.err = &fs.PathError{Op: "open", Path: file, Err: fs.ErrNotExist}
 			return l
 		}
-		l.data, l.err = src.ReadLink(file)
+		mine := false
+		if br, ok := src.(linkBufferReader); ok && !bufTaken {
+			bufTaken, mine = true, true
+			buf := v.linkBuf
+			v.linkBuf = nil
+			l.data, l.err = br.readLinkInto(file, buf)
+		} else {
+			l.data, l.err = src.ReadLink(file)
+		}
 		if l.err == nil {
 			if mb := v.maxBytes(); mb >= 0 && int64(len(l.data)) > mb {
 				l.err = verr.Invalid("link "+file, "document is %d bytes, over the limit of %d", len(l.data), mb)
@@ -418,6 +441,9 @@ func (v *verifier) collect(ctx context.Context, res *Result, layout *Layout, nam
 				l.env, l.err = v.parseLinkDoc(file, l.data)
 				l.digest = <-done
 				if l.env == nil || l.env.Type != "layout" {
+					if mine {
+						owned = l.data[:0]
+					}
 					l.data = nil // let a large link's bytes go as soon as it is parsed
 				}
 			}
