@@ -46,9 +46,11 @@ type rule struct {
 	reason        string
 	message       string
 	// Precomputed trail text (nothing in it depends on the input).
-	revSource string // "policy:<id>", the Source of the lookups a REVOKE rule answers
-	subjName  string // r.subject.String()
-	heldMsgs  []string
+	revSource string   // "policy:<id>", the Source of the lookups a REVOKE rule answers
+	subjName  string   // r.subject.String()
+	heldMsgs  []string // heldFor's texts for small counts
+	// selectedNone is the message of a rule that selected nothing.
+	selectedNone string
 }
 
 // compiled is the Policy implementation of the built-in language.

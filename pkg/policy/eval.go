@@ -347,6 +347,7 @@ func (c *compiled) indexRevocations() {
 	}
 	for _, r := range c.rules {
 		r.subjName = r.subject.String()
+		r.selectedNone = "selected no " + r.subjName
 		r.heldMsgs = make([]string, 16)
 		for n := range r.heldMsgs {
 			r.heldMsgs[n] = "held for " + itoa(n) + " " + r.subjName + " subject(s)"

@@ -262,7 +262,7 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 		e.Message = fmt.Sprintf("%d %s subject(s) selected, at least %d required", selected, r.subject, r.min)
 	case selected == 0 || isArtifactVerb(r.verb) && naRuns == runs:
 		e.Outcome = OutcomeNotApplicable
-		e.Message = "selected no " + r.subject.String()
+		e.Message = r.selectedNone
 		if selected > 0 {
 			e.Message = "matched no artifact in " + itoa(runs) + " link(s) of " + itoa(selected) + " step(s)"
 		}
