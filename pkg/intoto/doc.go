@@ -33,11 +33,11 @@
 //     rule); otherwise that many distinct given keys must have. Keys the revocation checker
 //     does not report Good (or NotRevocable) do not count. Failure: verr.BadSignature (all
 //     keys required) or verr.Threshold (k of n).
-//  2. Validation (Validate), before anything is evaluated: names, thresholds >= 1, referenced
-//     keys, rule syntax, certificate roots. Failure: verr.LayoutInvalid.
 //     Every signature (layout and links) is checked with keys.Key.VerifyAt at the verification
 //     time: a signature by an OpenPGP key or subkey that had expired by then does not count
 //     (verr.Expired, inside the signature or threshold failure).
+//  2. Validation (Validate), before anything is evaluated: names, thresholds >= 1, referenced
+//     keys, rule syntax, certificate roots. Failure: verr.LayoutInvalid.
 //  3. Expiry, against Options.Now (never the wall clock when Now is set). Failure: verr.Expired.
 //  4. Parameter substitution (Options.Params), with python's "{NAME}" syntax; an unknown or
 //     unsupported field is verr.LayoutInvalid.
