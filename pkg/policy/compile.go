@@ -209,7 +209,7 @@ func compile(doc *document, opts *Options, d *diags) *compiled {
 		d.add(SevError, 0, 0, CodeSyntax, "normalising: %v", err)
 		return nil
 	}
-	c.indexRevocations()
+	c.prepare()
 	sum := sha256.Sum256(b)
 	c.id = "sha256:" + hex.EncodeToString(sum[:])
 	return c

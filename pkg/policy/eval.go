@@ -339,8 +339,9 @@ func hasUpper(s string) bool {
 	return false
 }
 
-// indexRevocations builds the REVOKE lookup tables (first rule in policy order wins).
-func (c *compiled) indexRevocations() {
+// prepare precomputes what does not depend on the input: the REVOKE lookup tables (first rule
+// in policy order wins), their filters, and each rule's static trail text.
+func (c *compiled) prepare() {
 	c.revokeKeys = map[string][]*rule{}
 	for i := range c.revokeDigests {
 		c.revokeDigests[i] = map[string]*rule{}
