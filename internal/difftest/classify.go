@@ -26,9 +26,10 @@ type Chain struct {
 	// Features are the generator's tags for what the chain contains (see gen/gen.py), such as
 	// "synthetic", "match-in", "threshold-1-of-2", "failure-disagree".
 	Features []string
-	// PythonRepaired is python's verdict on the chain with the changes that tinto tolerates
-	// and python does not undone: the malformed link file removed ("malformed-link"), the bad
-	// extra signature dropped ("extra-bad-signature"). Nil when the chain has neither.
+	// PythonRepaired is python's verdict on the chain as tinto reads it: the malformed link
+	// file removed ("malformed-link"), the bad extra signature dropped ("extra-bad-signature"),
+	// the link that names another step removed ("link-name-mismatch"). Nil when the chain has
+	// none of these.
 	PythonRepaired *Verdict
 }
 
@@ -107,20 +108,24 @@ const (
 //
 // Keep this function in step with docs/intoto-deviations.md, "Found by differential testing".
 func Classify(c Chain, py, ours Verdict) string {
-	// docs/intoto-deviations.md, "malformed-link" and "extra-bad-signature": python stopped at
-	// the malformed file, or did not count a link tinto counts, so its verdict says nothing
-	// about the rest of the chain; tinto's verdict must be python's verdict on the repaired chain
-	// (which the generator also computes). The other deviations below only make tinto stricter.
-	if c.PythonRepaired != nil && !py.OK {
+	// docs/intoto-deviations.md, "malformed-link", "extra-bad-signature", "link-name-mismatch":
+	// python stopped at the malformed file, or counted a link differently from tinto, so its
+	// verdict says nothing about the chain tinto saw; tinto's verdict must be python's verdict on
+	// the chain as tinto reads it (which the generator also computes), up to the other
+	// deviations. The deviations below only make tinto stricter.
+	if c.PythonRepaired != nil {
 		repaired := Chain{Seed: c.Seed, Features: slices.DeleteFunc(slices.Clone(c.Features), func(f string) bool {
 			return f == "malformed-link" || f == "extra-bad-signature"
 		})}
 		alt := *c.PythonRepaired
 		if Agree(repaired, alt, ours) {
-			if c.Has("malformed-link") {
+			switch {
+			case c.Has("malformed-link"):
 				return DevMalformedLink
+			case c.Has("extra-bad-signature"):
+				return DevExtraBadSignature
 			}
-			return DevExtraBadSignature
+			return DevLinkName
 		}
 		return Classify(repaired, alt, ours)
 	}

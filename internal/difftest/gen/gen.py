@@ -18,8 +18,10 @@ securesystemslib.interface.import_publickeys_from_file, exactly as in-toto-verif
 chain's substitution parameters if it has any. DIR/manifest.json lists every chain, the key files
 and parameters for the CLIs, the features the generator used (the Go classifier reads them), and
 python's verdict (ok, exception class, message); for chains with a change that tinto tolerates
-and python does not (a malformed link file, an extra bad signature), also python's verdict on the
-chain with that change undone ("python_repaired").
+and python does not (a malformed link file, an extra bad signature) or that tinto refuses and
+python accepts (a link naming another step), also python's verdict on the chain as tinto reads
+it ("python_repaired": the malformed file and the renamed link absent, the bad signature
+dropped).
 
 Key material comes from os.urandom, so only the structure of a chain is a function of its seed;
 verdicts do not depend on key bytes. Features added after the first version draw from a second
@@ -780,8 +782,9 @@ class Chain:
       for name in ("stray.deadbeef.link", "%s.link" % steps[0], "README", ".%s.00000000.link-unfinished" % steps[0]):
         with open(os.path.join(self.links, name), "w") as f:
           f.write("{not json")
-    # Changes that tinto tolerates and python does not: python also verifies the "repaired"
-    # chain, where each listed file has the given content (None: the file is absent).
+    # Changes that tinto and python read differently: python also verifies the chain as tinto
+    # reads it (the "repaired" chain), where each listed file has the given content (None: the
+    # file is absent).
     self.repairs = []
     two = [i for i in range(nsteps) if len(funcs[i]) == 2]
     if two and self.rng2.random() < 0.15:
@@ -820,6 +823,7 @@ class Chain:
       mbl.signatures = []
       mbl.sign(k)
       mbl.dump(path)
+      self.repairs.append((path, None))  # tinto does not count it: as if absent
       self.feature("link-name-mismatch")
 
     # Layout keys, as files for the CLIs.
@@ -833,7 +837,7 @@ class Chain:
     return key_args
 
   def verify_repaired(self, key_args):
-    """python's verdict on the repaired chain (None if nothing needs repairing)."""
+    """python's verdict on the chain as tinto reads it (None if nothing differs)."""
     if not self.repairs:
       return None
     saved = []
