@@ -216,13 +216,13 @@ func TestRunLarge(t *testing.T) {
 		// Drop the catch-all MATCH so that some rules fail and some artifacts remain.
 		rs = append(rs[:len(rs)-2:len(rs)-2], rs[len(rs)-1])
 		p := MustCompile(rs)
-		res := p.run(Products, d.build, steps, 4, true)
+		res := p.run(Products, d.build, steps, 4, RunOptions{})
 		var wantC map[string]int
 		var wantF int
 		if r == 12 {
 			wantC, wantF = naiveRun(t, rs, Products, d.build, steps)
 		} else { // the naive run is slow at this size; compare with the sequential path
-			seq := p.run(Products, d.build, steps, 1, true)
+			seq := p.run(Products, d.build, steps, 1, RunOptions{})
 			wantC, wantF = seq.ConsumedBy, -1
 			for k, o := range seq.Outcomes {
 				if o.Failed {
@@ -303,9 +303,13 @@ func TestRunChunkReuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	par, seq := p.run(Products, d.build, steps, 2, true), p.run(Products, d.build, steps, 1, true)
+	par, seq := p.run(Products, d.build, steps, 2, RunOptions{}), p.run(Products, d.build, steps, 1, RunOptions{})
 	if !maps.Equal(par.ConsumedBy, seq.ConsumedBy) || fmt.Sprint(par.Outcomes) != fmt.Sprint(seq.Outcomes) {
 		t.Fatalf("parallel and sequential runs differ: %d vs %d consumed", len(par.ConsumedBy), len(seq.ConsumedBy))
+	}
+	if cp := p.run(Products, d.build, steps, 2, RunOptions{CompactConsumers: true}); !maps.Equal(cp.Consumers(), seq.ConsumedBy) ||
+		cp.Remaining != seq.Remaining || fmt.Sprint(cp.Outcomes) != fmt.Sprint(seq.Outcomes) {
+		t.Fatalf("compact parallel run differs: %d vs %d consumed", cp.NumConsumed(), len(seq.ConsumedBy))
 	}
 	if len(seq.ConsumedBy) != len(d.build.Products) {
 		t.Fatalf("consumed %d of %d", len(seq.ConsumedBy), len(d.build.Products))

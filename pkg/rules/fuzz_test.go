@@ -351,6 +351,22 @@ func checkAgainstNaive(t *testing.T, c diffCase) {
 		t.Fatalf("shared maps (validated %v): consumed=%v outcomes=%v err=%v\nseparate maps: consumed=%v outcomes=%v err=%v\n%v",
 			valid, res2.ConsumedBy, res2.Outcomes, res2.Err, res.ConsumedBy, res.Outcomes, res.Err, c)
 	}
+	// The compact consumer record holds the same facts as ConsumedBy.
+	res3 := MustCompile(rs).RunWith(side, shSelf, shSteps, RunOptions{NamesValidated: valid, CompactConsumers: true})
+	if res3.ConsumedBy != nil || !maps.Equal(res.ConsumedBy, res3.Consumers()) || res3.NumConsumed() != len(res.ConsumedBy) ||
+		res3.Remaining != res.Remaining || fmt.Sprint(res.Outcomes) != fmt.Sprint(res3.Outcomes) || (res.Err == nil) != (res3.Err == nil) {
+		t.Fatalf("compact: consumed=%v outcomes=%v err=%v\nmap: consumed=%v outcomes=%v err=%v\n%v",
+			res3.Consumers(), res3.Outcomes, res3.Err, res.ConsumedBy, res.Outcomes, res.Err, c)
+	}
+	for _, q := range []Artifacts{self.Materials, self.Products} {
+		for n := range q {
+			k1, ok1 := res.ConsumerOf(n)
+			k3, ok3 := res3.ConsumerOf(n)
+			if k1 != k3 || ok1 != ok3 {
+				t.Fatalf("ConsumerOf(%q): map %d %v, compact %d %v", n, k1, ok1, k3, ok3)
+			}
+		}
+	}
 }
 
 // sharedSteps returns a copy of steps in which equal artifact sets are one map and equal digest
