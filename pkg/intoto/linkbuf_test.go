@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tintoproject/tinto/pkg/rules"
 	"github.com/tintoproject/tinto/pkg/verr"
 )
 
@@ -51,6 +52,24 @@ func TestDirSourceBufferReuse(t *testing.T) {
 					a, b := res.Steps[i].Link, mres.Steps[i].Link
 					if !equalArtifacts(a.Materials, b.Materials) || !equalArtifacts(a.Products, b.Products) {
 						t.Errorf("step %s differs when read from disk", res.Steps[i].Name)
+					}
+					// Which rule consumed each artifact is recorded (compactly).
+					for _, side := range []struct {
+						r *rules.Result
+						a rules.Artifacts
+					}{{res.Steps[i].Materials, a.Materials}, {res.Steps[i].Products, a.Products}} {
+						cons := side.r.Consumers()
+						if len(cons)+side.r.Remaining != len(side.a) || side.r.NumConsumed() != len(cons) {
+							t.Errorf("step %s: %d consumed + %d remaining of %d", res.Steps[i].Name, len(cons), side.r.Remaining, len(side.a))
+						}
+						for n, k := range cons {
+							if _, in := side.a[n]; !in {
+								t.Errorf("step %s: consumed %q is not an artifact", res.Steps[i].Name, n)
+							}
+							if k2, ok := side.r.ConsumerOf(n); !ok || k2 != k {
+								t.Errorf("step %s: ConsumerOf(%q) = %d %v, want %d", res.Steps[i].Name, n, k2, ok, k)
+							}
+						}
 					}
 				}
 				return

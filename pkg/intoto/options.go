@@ -123,7 +123,9 @@ type StepResult struct {
 	Rejected []Rejection
 	// Link is the step's agreed content (the links that counted agree on materials and products).
 	Link *Link
-	// Materials and Products are the artifact rule results.
+	// Materials and Products are the artifact rule results. For a step's links, which rule
+	// consumed each artifact is kept in the compact form (rules.RunOptions.CompactConsumers):
+	// ConsumedBy is nil, and Result.ConsumerOf and Result.Consumers give the same facts.
 	Materials, Products *rules.Result
 	// Ran is true when the inspection command was run (InspectionsRunUnsafe).
 	Ran bool

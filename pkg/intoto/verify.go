@@ -690,8 +690,9 @@ func startReadyRules(l *Layout, progs map[string]*itemPrograms, deps map[string]
 			}
 			// Every name in a link was checked with rules.ValidateName when the link was
 			// parsed (parse.go, fastlink.go), and a sublayout's summary is made of its links.
-			j.mats = p.materials.RunValidated(rules.Materials, self, lookup)
-			j.prods = p.products.RunValidated(rules.Products, self, lookup)
+			o := rules.RunOptions{NamesValidated: true, CompactConsumers: true}
+			j.mats = p.materials.RunWith(rules.Materials, self, lookup, o)
+			j.prods = p.products.RunWith(rules.Products, self, lookup, o)
 		}()
 	}
 }
