@@ -17,9 +17,11 @@ type inputKeys struct {
 // has reports whether member k may be reached.
 func (r *inputKeys) has(k string) bool { return r == nil || r.all || r.keys[k] }
 
-// reachableInput analyses the parsed modules. A module that does not parse reaches everything
-// (the compiler reports the error).
-func reachableInput(modules map[string]string) *inputKeys {
+// reachableInput analyses the parsed modules; nil (a module did not parse) reaches everything.
+func reachableInput(modules []*ast.Module) *inputKeys {
+	if modules == nil {
+		return &inputKeys{all: true}
+	}
 	r := &inputKeys{keys: map[string]bool{}}
 	var vis *ast.GenericVisitor
 	vis = ast.NewGenericVisitor(func(x any) bool {
@@ -48,11 +50,7 @@ func reachableInput(modules map[string]string) *inputKeys {
 		}
 		return false
 	})
-	for name, src := range modules {
-		m, err := ast.ParseModuleWithOpts(name, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
-		if err != nil {
-			return &inputKeys{all: true}
-		}
+	for _, m := range modules {
 		vis.Walk(m)
 	}
 	return r

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	"github.com/tintoproject/tinto/pkg/policy"
 )
 
@@ -24,7 +26,11 @@ func TestReachableInput(t *testing.T) {
 		{"function argument", "package tinto\nf(i) := i.layouts\nx := f(input)\n", true, nil, nil},
 		{"parse error", "package tinto\nx := \n", true, nil, nil},
 	} {
-		r := reachableInput(map[string]string{"m.rego": tc.src})
+		var mods []*ast.Module
+		if m, err := ast.ParseModuleWithOpts("m.rego", tc.src, ast.ParserOptions{RegoVersion: ast.RegoV1}); err == nil {
+			mods = []*ast.Module{m}
+		}
+		r := reachableInput(mods)
 		if r.all != tc.all {
 			t.Errorf("%s: all = %v, want %v", tc.name, r.all, tc.all)
 		}

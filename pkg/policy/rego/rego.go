@@ -82,8 +82,21 @@ func New(ctx context.Context, modules map[string]string, opts Options) (*Policy,
 		h.Write([]byte("unknown-warn\x00"))
 	}
 	args := []func(*rego.Rego){rego.Query("data." + pkg), rego.StrictBuiltinErrors(true)}
+	// The modules are parsed here once, for the compiler and for the input reachability
+	// analysis. A module that does not parse is handed to rego as text, so that the error is
+	// the one rego reports.
+	parsed := make([]*ast.Module, 0, len(names))
 	for _, n := range names {
-		args = append(args, rego.Module(n, modules[n]))
+		m, err := ast.ParseModuleWithOpts(n, modules[n], ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			args = append(args, rego.Module(n, modules[n]))
+			parsed = nil
+		} else {
+			args = append(args, rego.ParsedModule(m))
+			if parsed != nil {
+				parsed = append(parsed, m)
+			}
+		}
 		fmt.Fprintf(h, "%d:%s\x00%d:%s\x00", len(n), n, len(modules[n]), modules[n])
 	}
 	pq, err := rego.New(args...).PrepareForEval(ctx)
@@ -91,7 +104,7 @@ func New(ctx context.Context, modules map[string]string, opts Options) (*Policy,
 		return nil, &verr.InputError{What: "rego policy", Offset: -1, Err: err}
 	}
 	return &Policy{id: "sha256:" + hex.EncodeToString(h.Sum(nil)), query: pq, base: opts.Base,
-		reach: reachableInput(modules)}, nil
+		reach: reachableInput(parsed)}, nil
 }
 
 // ID implements policy.Policy.
