@@ -36,7 +36,11 @@ type converter struct {
 	keys  [numKeys]*ast.Term   // the object keys, made once (see key)
 	algs  map[string]*ast.Term // digest algorithms other than sha256
 	reach *inputKeys           // the top-level members to convert (nil: all)
+	// digestTerms shares single-algorithm digest objects (see digests).
+	digestTerms map[digestKey]*ast.Term
 }
+
+type digestKey struct{ alg, hex string }
 
 // termBlock is how many terms are allocated at once.
 const termBlock = 256
@@ -291,10 +295,22 @@ func (c *converter) strMap(m map[string]string) *ast.Term {
 }
 
 // digests converts an artifact's digests (alg -> hex); the algorithm keys are shared terms.
+// A single-algorithm digest object is made once per conversion and shared: in a supply chain
+// most digests appear twice (a product of one step is a material of the next), and an OPA
+// object costs far more than the map lookup.
 func (c *converter) digests(d policy.Digests) *ast.Term {
 	if len(d) == 1 {
 		for alg, h := range d {
-			return c.object([2]*ast.Term{c.alg(alg), c.str(h)})
+			k := digestKey{alg, h}
+			if t, ok := c.digestTerms[k]; ok {
+				return t
+			}
+			if c.digestTerms == nil {
+				c.digestTerms = make(map[digestKey]*ast.Term, 64)
+			}
+			t := c.object([2]*ast.Term{c.alg(alg), c.str(h)})
+			c.digestTerms[k] = t
+			return t
 		}
 	}
 	mark := c.begin()
