@@ -481,20 +481,17 @@ func (p *Program) run(side Side, self StepArtifacts, steps func(name string) (St
 	// Each artifact's fate depends on its own name and digests only, so artifacts can be
 	// evaluated in any order and in parallel.
 	var workers []*worker
-	consumers := res.ConsumedBy
-	consume := func(name string, k int32) {
-		if consumers != nil {
-			consumers[name] = int(k)
-		} else {
-			res.consumed = append(res.consumed, consumption{name, k})
-		}
-	}
+	consumers := res.ConsumedBy // nil: record in res.consumed
 	if len(rc.queue) < parallelMin || procs < 2 {
 		w := newWorker(n)
 		workers = append(workers, w)
 		for name, dig := range rc.queue {
 			if c := rc.eval(w, name, dig); c >= 0 {
-				consume(name, c)
+				if consumers != nil {
+					consumers[name] = int(c)
+				} else {
+					res.consumed = append(res.consumed, consumption{name, c})
+				}
 			}
 		}
 	} else {
@@ -529,8 +526,13 @@ func (p *Program) run(side Side, self StepArtifacts, steps func(name string) (St
 		record := func(c *chunk) {
 			<-c.done
 			for i, k := range c.cons[:len(c.names)] {
-				if k >= 0 {
-					consume(c.names[i], k)
+				if k < 0 {
+					continue
+				}
+				if consumers != nil {
+					consumers[c.names[i]] = int(k)
+				} else {
+					res.consumed = append(res.consumed, consumption{c.names[i], k})
 				}
 			}
 			c.names, c.digs = c.names[:0], c.digs[:0]
