@@ -45,8 +45,10 @@
 // artifacts one at a time: an index of the rules' literal prefixes, suffixes and exact names
 // yields the few rules that can match a name, in rule order, and the first that consumes it
 // ends the search. The cost is close to linear in the number of artifacts, not artifacts times
-// rules. Run checks every queue name with ValidateName; RunValidated skips that check for a
-// caller that already made it (pkg/intoto, while parsing links). Digest maps that are the same
+// rules. Run checks every queue name with ValidateName; RunWith with RunOptions.NamesValidated
+// (or RunValidated) skips that check for a caller that already made it (pkg/intoto, while
+// parsing links), and RunOptions.CompactConsumers keeps which rule consumed each artifact in a
+// list instead of the Result.ConsumedBy map (Result.ConsumerOf and Result.Consumers read both). Digest maps that are the same
 // map (a parser may share them between a step's products and the next step's materials) are
 // equal without being compared.
 //
