@@ -76,3 +76,23 @@ func ExampleProgram_Run() {
 	// DISALLOW *: matched 1, consumed 0, failed true
 	// rule-failed (rule "DISALLOW *", artifact "backdoor.sh"): "backdoor.sh" is disallowed: no earlier rule consumed it
 }
+
+func ExampleProgram_RunWith() {
+	p, err := rules.CompileList([][]string{{"CREATE", "dist/*"}, {"ALLOW", "*.md"}, {"DISALLOW", "*"}})
+	if err != nil {
+		panic(err)
+	}
+	sha := func(s string) rules.Digests { return rules.Digests{"sha256": s} }
+	build := rules.StepArtifacts{Products: rules.Artifacts{"dist/app": sha("aa"), "README.md": sha("bb")}}
+	// The names were checked with rules.ValidateName already (as a link parser does), and which
+	// rule consumed each artifact is kept in a list rather than in the ConsumedBy map.
+	res := p.RunWith(rules.Products, build, nil, rules.RunOptions{NamesValidated: true, CompactConsumers: true})
+	k, ok := res.ConsumerOf("README.md")
+	fmt.Println("README.md consumed by rule", k, ok)
+	fmt.Println("consumed:", res.NumConsumed(), "map:", res.ConsumedBy == nil, len(res.Consumers()))
+	fmt.Println(res.Err)
+	// Output:
+	// README.md consumed by rule 1 true
+	// consumed: 2 map: true 2
+	// <nil>
+}
