@@ -112,12 +112,7 @@ func (c *converter) key(k int) *ast.Term {
 	return c.keys[k]
 }
 
-func (c *converter) str(s string) *ast.Term {
-	if s == "" {
-		return c.term(ast.String(""))
-	}
-	return c.term(ast.String(s))
-}
+func (c *converter) str(s string) *ast.Term { return c.term(ast.String(s)) }
 
 func (c *converter) int(n int64) *ast.Term {
 	if n >= 0 && n <= 512 {
