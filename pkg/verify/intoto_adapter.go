@@ -230,8 +230,10 @@ func evidence(l blob, res *intoto.Result) *chainResult {
 		var mats, prods map[string]policy.Digests
 		var cmd []string
 		if sr.Link != nil {
-			mats = artifactsOf(sr.Link.Materials)
-			prods = artifactsOf(sr.Link.Products)
+			// The policy's evidence shares pkg/intoto's maps (policy.Digests is rules.Digests):
+			// no copy, and neither side modifies them.
+			mats = map[string]policy.Digests(sr.Link.Materials)
+			prods = map[string]policy.Digests(sr.Link.Products)
 			cmd = sr.Link.Command
 			cr.products = append(cr.products, stepProducts{layout: l.path, step: sr.Name, order: len(pl.Steps), artifacts: sr.Link.Products})
 		}
@@ -253,14 +255,6 @@ func evidence(l blob, res *intoto.Result) *chainResult {
 	}
 	cr.layout = pl
 	return cr
-}
-
-func artifactsOf[M ~map[string]D, D ~map[string]string](a M) map[string]policy.Digests {
-	out := make(map[string]policy.Digests, len(a))
-	for n, d := range a {
-		out[n] = map[string]string(d)
-	}
-	return out
 }
 
 // appendRules records the outcome of every artifact rule of one side of a step. The consumed
