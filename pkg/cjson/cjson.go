@@ -493,39 +493,9 @@ func encode(b *bytes.Buffer, v any, depth int) error {
 		}
 		b.WriteString(strconv.FormatInt(int64(t), 10))
 	case map[string]any:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeString(b, k)
-			b.WriteByte(':')
-			if err := encode(b, t[k], depth+1); err != nil {
-				return err
-			}
-		}
-		b.WriteByte('}')
+		return writeObject(b, t, func(v any) error { return encode(b, v, depth+1) })
 	case map[string]string:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeString(b, k)
-			b.WriteByte(':')
-			writeString(b, t[k])
-		}
-		b.WriteByte('}')
+		return writeObject(b, t, func(v string) error { writeString(b, v); return nil })
 	case []any:
 		b.WriteByte('[')
 		for i, e := range t {
@@ -568,6 +538,28 @@ func encode(b *bytes.Buffer, v any, depth int) error {
 		}
 		return encode(b, tree, depth)
 	}
+	return nil
+}
+
+// writeObject writes m with its keys in byte order, each value written by enc.
+func writeObject[V any](b *bytes.Buffer, m map[string]V, enc func(V) error) error {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeString(b, k)
+		b.WriteByte(':')
+		if err := enc(m[k]); err != nil {
+			return err
+		}
+	}
+	b.WriteByte('}')
 	return nil
 }
 
