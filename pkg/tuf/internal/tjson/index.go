@@ -5,7 +5,8 @@ func StringPairs(data []byte) ([][2]string, error) {
 	s := &scanner{data: data}
 	var out [][2]string
 	seen := map[string]bool{}
-	err := s.members(func(key string, start, end int) error {
+	err := s.membersBytes(func(kb []byte, start, end int) error {
+		key := string(kb)
 		if seen[key] {
 			return s.errf("duplicate key %q", key)
 		}
@@ -19,54 +20,6 @@ func StringPairs(data []byte) ([][2]string, error) {
 		return nil
 	})
 	return out, err
-}
-
-func (s *scanner) members(f func(key string, start, end int) error) error {
-	s.ws()
-	if s.pos >= len(s.data) || s.data[s.pos] != '{' {
-		return s.errf("expected object")
-	}
-	s.pos++
-	s.ws()
-	if s.pos < len(s.data) && s.data[s.pos] == '}' {
-		s.pos++
-		return s.trailing()
-	}
-	for {
-		s.ws()
-		s.out = s.out[:0]
-		key, err := s.str()
-		if err != nil {
-			return err
-		}
-		s.ws()
-		if s.pos >= len(s.data) || s.data[s.pos] != ':' {
-			return s.errf("expected ':'")
-		}
-		s.pos++
-		s.ws()
-		start := s.pos
-		s.out = s.out[:0]
-		if err := s.value(1); err != nil {
-			return err
-		}
-		if err := f(key, start, s.pos); err != nil {
-			return err
-		}
-		s.ws()
-		if s.pos >= len(s.data) {
-			return s.errf("unterminated object")
-		}
-		switch s.data[s.pos] {
-		case ',':
-			s.pos++
-		case '}':
-			s.pos++
-			return s.trailing()
-		default:
-			return s.errf("expected ',' or '}'")
-		}
-	}
 }
 
 func (s *scanner) trailing() error {
