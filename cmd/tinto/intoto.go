@@ -204,7 +204,7 @@ func runIntotoVerify(e *env, args []string) int {
 		}
 		opts.LayoutKeys = append(opts.LayoutKeys, k)
 	}
-	layoutBytes, err := readCapped(f.layout, f.maxBytes)
+	layoutBytes, err := readFileLimited(f.layout, f.maxBytes)
 	if err != nil {
 		return usageErr("cannot read the layout: %v", err)
 	}
@@ -240,22 +240,6 @@ func runIntotoVerify(e *env, args []string) int {
 		}
 	}
 	return exitOK
-}
-
-func readCapped(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s is over the limit of %d bytes", path, max)
-	}
-	return b, nil
 }
 
 // gpgExport exports an OpenPGP public key from the gpg keyring (as python in-toto does).

@@ -8,8 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/tintoproject/tinto/pkg/cjson"
@@ -42,22 +40,6 @@ func runPolicy(e *env, args []string) int {
 	fmt.Fprintf(e.stderr, "tinto policy: unknown subcommand %q\n", args[0])
 	fmt.Fprint(e.stderr, policyUsage)
 	return exitError
-}
-
-// parseInterspersed parses flags that may appear before, between or after positional args.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
 }
 
 func runPolicyCheck(e *env, args []string) int {
@@ -216,22 +198,6 @@ func printDecision(w io.Writer, d *policy.Decision) {
 	for _, x := range d.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", x)
 	}
-}
-
-func readFileLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", filepath.Base(path), limit)
-	}
-	return b, nil
 }
 
 // layoutSteps reads the step names of a layout (a Metablock {"signed": {...}} or a DSSE

@@ -101,22 +101,6 @@ func (f *tufFlags) cacheDir(e *env) (string, error) {
 	return filepath.Join(d, "tinto", "tuf"), nil
 }
 
-// parseInterleaved parses flags that may come after positional arguments.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
 func tufFail(e *env, err error) int {
 	fmt.Fprintf(e.stderr, "tinto tuf: %v\n", err)
 	var ve *verr.VerificationError
@@ -131,7 +115,7 @@ func tufInit(e *env, args []string) int {
 	fs := newTUFFlagSet(e, "init", &f)
 	root := fs.String("root", "", "trusted root.json `FILE`")
 	repo := fs.String("repo", "", "repository `URL|DIR` (holding metadata/ and targets/)")
-	if _, err := parseInterleaved(fs, args); err != nil {
+	if _, err := parseInterspersed(fs, args); err != nil {
 		return exitError
 	}
 	if *root == "" || *repo == "" {
@@ -208,7 +192,7 @@ func tufClient(e *env, f *tufFlags) (*tuf.Client, error) {
 func tufRefresh(e *env, args []string) int {
 	var f tufFlags
 	fs := newTUFFlagSet(e, "refresh", &f)
-	if _, err := parseInterleaved(fs, args); err != nil {
+	if _, err := parseInterspersed(fs, args); err != nil {
 		return exitError
 	}
 	c, err := tufClient(e, &f)
@@ -254,7 +238,7 @@ func targetJSON(tf *tuf.TargetFile) map[string]any {
 func tufInfo(e *env, args []string) int {
 	var f tufFlags
 	fs := newTUFFlagSet(e, "info", &f)
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return exitError
 	}
@@ -303,7 +287,7 @@ func tufDownload(e *env, args []string) int {
 	fs := newTUFFlagSet(e, "download", &f)
 	out := fs.String("o", "", "write the (single) target to `FILE`")
 	dir := fs.String("dir", ".", "write targets into `DIR` under their base names")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return exitError
 	}
