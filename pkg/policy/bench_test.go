@@ -1,102 +1,15 @@
-package policy
+package policy_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/tintoproject/tinto/pkg/policy"
+	"github.com/tintoproject/tinto/pkg/policy/internal/policybench"
 )
-
-// The benchmark evidence and policy mirror pkg/policy/rego/bench_test.go.
-var benchTime = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-
-const (
-	benchOwner   = "aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11"
-	benchAppHash = "5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592"
-)
-
-// benchInputN is the typical evidence: 3 layouts, each with steps clone, build and package (one
-// link each, n artifacts per side), the target a product of package.
-func benchInputN(nArt int) *Input {
-	in := &Input{
-		Target: &Target{Name: "app.tar.gz", Length: 1 << 20, Hashes: map[string]string{"sha256": benchAppHash},
-			Custom: map[string]any{"team": "core", "tier": "1"}},
-		Params: map[string]string{"env": "prod"},
-		Time:   benchTime,
-	}
-	for li := 0; li < 3; li++ {
-		l := Layout{Name: fmt.Sprintf("rebuild-%d.layout", li), Digest: fmt.Sprintf("sha256:%064d", li+1),
-			Version: 3, Expires: benchTime.Add(90 * 24 * time.Hour), Signers: []string{benchOwner}}
-		prev := map[string]Digests{}
-		for si, name := range []string{"clone", "build", "package"} {
-			kid := fmt.Sprintf("%02d", li*3+si) + strings.Repeat("ab", 31)
-			l.Keys = append(l.Keys, Key{KeyID: kid, KeyType: "ed25519", Scheme: "ed25519"})
-			prods := map[string]Digests{}
-			for a := 0; a < nArt; a++ {
-				prods[fmt.Sprintf("%s/file%d.go", name, a)] = Digests{"sha256": fmt.Sprintf("%064x", li*100+si*10+a)}
-			}
-			if name == "package" {
-				prods["app.tar.gz"] = Digests{"sha256": benchAppHash}
-			}
-			l.Steps = append(l.Steps, Step{Name: name, Functionaries: []string{kid}, Threshold: 1,
-				Command: []string{"make", name},
-				Links: []Link{{KeyID: kid, Digest: fmt.Sprintf("sha256:%064x", 1000+li*10+si),
-					Materials: prev, Products: prods, Command: []string{"make", name}}}})
-			l.Rules = append(l.Rules, RuleResult{Step: name, Side: "products", Rule: "ALLOW *", Verb: "ALLOW", OK: true})
-			prev = prods
-		}
-		in.Layouts = append(in.Layouts, l)
-	}
-	return in
-}
-
-// benchPolicy is the typical policy: 10 rules, 5 of them with a CEL condition (cel=5), or the
-// same rules with the conditions removed (cel=0).
-func benchPolicy(cel bool) string {
-	c := func(s string) string {
-		if !cel {
-			return ""
-		}
-		return s
-	}
-	pick := func(with, without string) string {
-		if cel {
-			return with
-		}
-		return without
-	}
-	return `apiVersion: tinto.dev/policy/v1
-kind: Policy
-layouts:
-  require: all
-rules:
-  - {id: bound, verb: REQUIRE, subject: target, productOf: package}
-  - {id: no-pem, verb: DISALLOW, subject: step, artifacts: "*.pem"}
-  - {id: no-keys, verb: DISALLOW, subject: step, step: package, artifacts: "*.key"}
-  - {id: revoke-old, verb: REVOKE, subject: functionary, keyids: ["` + strings.Repeat("ef", 32) + `"]}
-  - {id: revoke-bad-layout, verb: REVOKE, subject: layout, digests: ["sha256:` + strings.Repeat("e", 64) + `"]}
-  - {id: prod, verb: DENY, strength: PREFERRED, ` + pick(`subject: target, when: 'params.env != "prod"'`, `subject: attestation`) + `}
-  - {id: team, verb: ALLOW, strength: MEDIUM, subject: target` + c(`, when: 'target.custom.team == "core"'`) + `}
-  - {id: lifetime, verb: REQUIRE, strength: WEAK, subject: layout, ` + func() string {
-		if cel {
-			return `expect: ['layout.expires - now < duration("8760h")']}`
-		}
-		return `min: 1}`
-	}() + `
-  - {id: versioned, verb: REQUIRE, strength: MEDIUM, subject: layout, ` + func() string {
-		if cel {
-			return `expect: ['layout.version > 0']}`
-		}
-		return `min: 3}`
-	}() + `
-  - {id: small, verb: DENY, strength: PREFERRED, ` + pick(`subject: target, when: 'target.length > 1073741824'`, `subject: attestation`) + `}
-`
-}
 
 // BenchmarkEvaluate is pkg/policy/rego's BenchmarkDecision impl=builtin (same evidence and
-// policy, mirrored here) in a test binary that does not link OPA, as for a program that only uses
+// policy, from internal/policybench) in a test binary that does not link OPA, as for a program that only uses
 // the built-in language: OPA's package state makes every garbage collection in the rego binary
 // dearer.
 func BenchmarkEvaluate(b *testing.B) {
@@ -111,31 +24,23 @@ func BenchmarkEvaluate(b *testing.B) {
 		{"impl=builtin/rules=10/layouts=3/cel=5/artifacts=1", true, 1},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			p, _, err := Load([]byte(benchPolicy(tc.cel)), Options{})
+			p, _, err := policy.Load([]byte(policybench.Policy(tc.cel)), policy.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
-			in := benchInputN(tc.n)
+			in := policybench.Input(tc.n)
 			b.ReportAllocs()
 			b.ResetTimer()
-			start := cpuTime()
+			start := policybench.CPUTime()
 			for i := 0; i < b.N; i++ {
 				if _, err := p.Evaluate(ctx, in); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.StopTimer()
-			if d := cpuTime() - start; d > 0 {
+			if d := policybench.CPUTime() - start; d > 0 {
 				b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
 			}
 		})
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

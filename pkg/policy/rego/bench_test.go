@@ -3,99 +3,20 @@ package rego
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/tintoproject/tinto/pkg/policy"
+	"github.com/tintoproject/tinto/pkg/policy/internal/policybench"
 )
 
 // benchInput is the typical evidence: 3 layouts, each with steps clone, build and package (one
 // link each, 10 artifacts per side), the target a product of package.
-func benchInput() *policy.Input { return benchInputN(10) }
+func benchInput() *policy.Input { return policybench.Input(10) }
 
-// benchInputN is benchInput with n artifacts per link side.
-func benchInputN(nArt int) *policy.Input {
-	in := &policy.Input{
-		Target: &policy.Target{Name: "app.tar.gz", Length: 1 << 20, Hashes: map[string]string{"sha256": appHash},
-			Custom: map[string]any{"team": "core", "tier": "1"}},
-		Params: map[string]string{"env": "prod"},
-		Time:   evalTime,
-	}
-	for li := 0; li < 3; li++ {
-		l := policy.Layout{Name: fmt.Sprintf("rebuild-%d.layout", li), Digest: fmt.Sprintf("sha256:%064d", li+1),
-			Version: 3, Expires: evalTime.Add(90 * 24 * time.Hour), Signers: []string{keyOwner}}
-		prev := map[string]policy.Digests{}
-		for si, name := range []string{"clone", "build", "package"} {
-			kid := fmt.Sprintf("%02d", li*3+si) + strings.Repeat("ab", 31)
-			l.Keys = append(l.Keys, policy.Key{KeyID: kid, KeyType: "ed25519", Scheme: "ed25519"})
-			prods := map[string]policy.Digests{}
-			for a := 0; a < nArt; a++ {
-				prods[fmt.Sprintf("%s/file%d.go", name, a)] = policy.Digests{"sha256": fmt.Sprintf("%064x", li*100+si*10+a)}
-			}
-			if name == "package" {
-				prods["app.tar.gz"] = policy.Digests{"sha256": appHash}
-			}
-			l.Steps = append(l.Steps, policy.Step{Name: name, Functionaries: []string{kid}, Threshold: 1,
-				Command: []string{"make", name},
-				Links: []policy.Link{{KeyID: kid, Digest: fmt.Sprintf("sha256:%064x", 1000+li*10+si),
-					Materials: prev, Products: prods, Command: []string{"make", name}}}})
-			l.Rules = append(l.Rules, policy.RuleResult{Step: name, Side: "products", Rule: "ALLOW *", Verb: "ALLOW", OK: true})
-			prev = prods
-		}
-		in.Layouts = append(in.Layouts, l)
-	}
-	return in
-}
-
-// benchPolicy is the typical policy: 10 rules, 5 of them with a CEL condition (cel=5), or the
-// same rules with the conditions removed (cel=0).
-func benchPolicy(cel bool) string {
-	c := func(s string) string {
-		if !cel {
-			return ""
-		}
-		return s
-	}
-	pick := func(with, without string) string {
-		if cel {
-			return with
-		}
-		return without
-	}
-	return `apiVersion: tinto.dev/policy/v1
-kind: Policy
-layouts:
-  require: all
-rules:
-  - {id: bound, verb: REQUIRE, subject: target, productOf: package}
-  - {id: no-pem, verb: DISALLOW, subject: step, artifacts: "*.pem"}
-  - {id: no-keys, verb: DISALLOW, subject: step, step: package, artifacts: "*.key"}
-  - {id: revoke-old, verb: REVOKE, subject: functionary, keyids: ["` + strings.Repeat("ef", 32) + `"]}
-  - {id: revoke-bad-layout, verb: REVOKE, subject: layout, digests: ["sha256:` + strings.Repeat("e", 64) + `"]}
-  - {id: prod, verb: DENY, strength: PREFERRED, ` + pick(`subject: target, when: 'params.env != "prod"'`, `subject: attestation`) + `}
-  - {id: team, verb: ALLOW, strength: MEDIUM, subject: target` + c(`, when: 'target.custom.team == "core"'`) + `}
-  - {id: lifetime, verb: REQUIRE, strength: WEAK, subject: layout, ` + func() string {
-		if cel {
-			return `expect: ['layout.expires - now < duration("8760h")']}`
-		}
-		return `min: 1}`
-	}() + `
-  - {id: versioned, verb: REQUIRE, strength: MEDIUM, subject: layout, ` + func() string {
-		if cel {
-			return `expect: ['layout.version > 0']}`
-		}
-		return `min: 3}`
-	}() + `
-  - {id: small, verb: DENY, strength: PREFERRED, ` + pick(`subject: target, when: 'target.length > 1073741824'`, `subject: attestation`) + `}
-`
-}
-
-// benchRego expresses the same decisions as benchPolicy(true) in Rego. It is written the way
+// benchRego expresses the same decisions as policybench.Policy(true) in Rego. It is written the way
 // an evaluation-cost-aware module should be: no rule iterates over artifacts in Rego. The
 // binding looks the target up by its name first and scans the products (by hash, like the
 // built-in REQUIRE productOf) only when that fails; the DISALLOW-like rules hand each link's
@@ -231,7 +152,7 @@ func BenchmarkDecision(b *testing.B) {
 		}
 		b.ReportAllocs()
 		b.ResetTimer()
-		start := cpuTime()
+		start := policybench.CPUTime()
 		for i := 0; i < b.N; i++ {
 			if _, err := p.Evaluate(ctx, in); err != nil {
 				b.Fatal(err)
@@ -239,18 +160,18 @@ func BenchmarkDecision(b *testing.B) {
 		}
 		reportCPU(b, start)
 	}
-	b.Run("impl=builtin/rules=10/layouts=3/cel=0", func(b *testing.B) { run(b, mustBuiltin(b, benchPolicy(false))) })
-	b.Run("impl=builtin/rules=10/layouts=3/cel=5", func(b *testing.B) { run(b, mustBuiltin(b, benchPolicy(true))) })
+	b.Run("impl=builtin/rules=10/layouts=3/cel=0", func(b *testing.B) { run(b, mustBuiltin(b, policybench.Policy(false))) })
+	b.Run("impl=builtin/rules=10/layouts=3/cel=5", func(b *testing.B) { run(b, mustBuiltin(b, policybench.Policy(true))) })
 	// The same with one artifact per link side: the per-decision cost without the artifact scans.
 	b.Run("impl=builtin/rules=10/layouts=3/cel=5/artifacts=1", func(b *testing.B) {
 		saved := in
-		in = benchInputN(1)
+		in = policybench.Input(1)
 		defer func() { in = saved }()
-		run(b, mustBuiltin(b, benchPolicy(true)))
+		run(b, mustBuiltin(b, policybench.Policy(true)))
 	})
 	b.Run("impl=rego-prepared/rules=7/layouts=3/artifacts=1", func(b *testing.B) {
 		saved := in
-		in = benchInputN(1)
+		in = policybench.Input(1)
 		defer func() { in = saved }()
 		p, err := New(ctx, map[string]string{"bench.rego": benchRego}, Options{})
 		if err != nil {
@@ -281,7 +202,7 @@ func BenchmarkDecision(b *testing.B) {
 		v := InputValue(in, base[0].Revocations)
 		b.ReportAllocs()
 		b.ResetTimer()
-		start := cpuTime()
+		start := policybench.CPUTime()
 		for i := 0; i < b.N; i++ {
 			if _, err := p.EvaluateValue(ctx, in, v); err != nil {
 				b.Fatal(err)
@@ -293,7 +214,7 @@ func BenchmarkDecision(b *testing.B) {
 		base, _ := policy.BaseEntries(ctx, in, policy.BaseOptions{})
 		b.ReportAllocs()
 		b.ResetTimer()
-		start := cpuTime()
+		start := policybench.CPUTime()
 		for i := 0; i < b.N; i++ {
 			_ = InputValue(in, base[0].Revocations)
 		}
@@ -305,7 +226,7 @@ func BenchmarkDecision(b *testing.B) {
 		raw, _ := json.Marshal(in)
 		b.ReportAllocs()
 		b.ResetTimer()
-		start := cpuTime()
+		start := policybench.CPUTime()
 		defer reportCPU(b, start)
 		for i := 0; i < b.N; i++ {
 			var v any
@@ -323,9 +244,9 @@ func BenchmarkDecision(b *testing.B) {
 func BenchmarkCompile(b *testing.B) {
 	ctx := context.Background()
 	b.Run("impl=builtin/rules=10/cel=5", func(b *testing.B) {
-		src := []byte(benchPolicy(true))
+		src := []byte(policybench.Policy(true))
 		b.ReportAllocs()
-		start := cpuTime()
+		start := policybench.CPUTime()
 		defer reportCPU(b, start)
 		for i := 0; i < b.N; i++ {
 			if _, _, err := policy.Load(src, policy.Options{}); err != nil {
@@ -335,7 +256,7 @@ func BenchmarkCompile(b *testing.B) {
 	})
 	b.Run("impl=rego/rules=7", func(b *testing.B) {
 		b.ReportAllocs()
-		start := cpuTime()
+		start := policybench.CPUTime()
 		defer reportCPU(b, start)
 		for i := 0; i < b.N; i++ {
 			if _, err := New(ctx, map[string]string{"bench.rego": benchRego}, Options{}); err != nil {
@@ -348,7 +269,7 @@ func BenchmarkCompile(b *testing.B) {
 // TestBenchPoliciesAgree checks that the benchmark's built-in and Rego policies decide alike.
 func TestBenchPoliciesAgree(t *testing.T) {
 	ctx := context.Background()
-	bp, _, err := policy.Load([]byte(benchPolicy(true)), policy.Options{})
+	bp, _, err := policy.Load([]byte(policybench.Policy(true)), policy.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,20 +316,9 @@ func TestBenchPoliciesAgree(t *testing.T) {
 	}
 }
 
-// cpuTime is the process's user+system CPU time. On a machine shared with other work the wall
-// time per op (ns/op) is inflated by waiting for a CPU; cpu-ns/op (run with -cpu 1 so that
-// nothing else in the process runs in parallel, GC aside) is what the code costs.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func reportCPU(b *testing.B, start time.Duration) {
 	b.StopTimer()
-	if d := cpuTime() - start; d > 0 && b.N > 0 {
+	if d := policybench.CPUTime() - start; d > 0 && b.N > 0 {
 		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }

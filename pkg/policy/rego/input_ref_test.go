@@ -12,6 +12,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/tintoproject/tinto/pkg/policy"
+	"github.com/tintoproject/tinto/pkg/policy/internal/policybench"
 )
 
 // refInputValue is the straightforward converter InputValue replaced, kept to check that the
@@ -161,7 +162,7 @@ func TestInputValueSame(t *testing.T) {
 		Predicate: map[string]any{"builder": map[string]any{"id": "x"}, "n": []any{1.5, "s", true, nil}},
 		Subjects:  map[string]policy.Digests{"app.tar.gz": {"sha256": appHash}}, Signer: keyBob}}
 	full.Params["empty"] = ""
-	for i, in := range []*policy.Input{fixture(), benchInput(), benchInputN(1), full, {Time: evalTime}} {
+	for i, in := range []*policy.Input{fixture(), benchInput(), policybench.Input(1), full, {Time: evalTime}} {
 		base, err := policy.BaseEntries(ctx, in, policy.BaseOptions{Layouts: "any"})
 		if err != nil {
 			t.Fatal(err)
