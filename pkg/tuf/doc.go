@@ -28,8 +28,11 @@
 //     by the signature as they were sent.
 //   - A threshold counts distinct keys (by key material), not keyids. Duplicate signatures by one
 //     keyid make the metadata invalid.
-//   - Key types: ed25519; ecdsa with ecdsa-sha2-nistp256 and ecdsa-sha2-nistp384; rsa with
-//     rsassa-pss-sha256/384/512 and rsa-pkcs1v15-sha256/384/512.
+//   - Keys are parsed and signatures verified by pkg/keys. Key types: ed25519; ecdsa with
+//     ecdsa-sha2-nistp256/384/521 (PEM, the curve the scheme names); rsa with
+//     rsassa-pss-sha256/384/512 and rsa-pkcs1v15-sha256/384/512. Keyids are taken as the metadata
+//     declares them, never recomputed. A key of unknown type or scheme, or that does not parse,
+//     does not make the metadata listing it invalid: its signatures count as missing.
 //   - spec_version must have major version 1.
 //   - Root rotation: each new root must be signed by a threshold of the old and of the new root
 //     keys and have version old+1; at most Options.MaxRootRotations (32) versions per refresh.

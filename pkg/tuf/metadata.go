@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tintoproject/tinto/pkg/keys"
 	"github.com/tintoproject/tinto/pkg/tuf/internal/tjson"
 	"github.com/tintoproject/tinto/pkg/verr"
 )
@@ -54,9 +55,9 @@ type Key struct {
 	Scheme  string `json:"scheme"`
 	KeyVal  KeyVal `json:"keyval"`
 
-	once     sync.Once
-	verifier verifier
-	err      error
+	once   sync.Once
+	parsed *keys.Key
+	err    error
 }
 
 // Role lists the keys trusted for a role and the threshold.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tintoproject/tinto/pkg/keys"
 	"github.com/tintoproject/tinto/pkg/verr"
 )
 
@@ -350,7 +351,7 @@ func (t *Trusted) delegation(role, delegator string) (map[string]*Key, Role, err
 }
 
 // verifyRole checks that p is signed by at least r.Threshold distinct keys among r.KeyIDs.
-func verifyRole(role string, keys map[string]*Key, r Role, p *parsed) error {
+func verifyRole(role string, trusted map[string]*Key, r Role, p *parsed) error {
 	msg := p.env.Canonical
 	sigs := make(map[string]string, len(p.signatures))
 	for _, s := range p.signatures {
@@ -359,7 +360,7 @@ func verifyRole(role string, keys map[string]*Key, r Role, p *parsed) error {
 	good := map[string]bool{}
 	var fails []error
 	for _, id := range r.KeyIDs {
-		k := keys[id]
+		k := trusted[id]
 		if k == nil {
 			continue
 		}
@@ -367,13 +368,13 @@ func verifyRole(role string, keys map[string]*Key, r Role, p *parsed) error {
 		if !ok {
 			continue
 		}
-		v, err := k.verifierOf()
+		pk, err := k.keyOf(id)
 		if err != nil {
 			fails = append(fails, fmt.Errorf("key %s: %w", id, err))
 			continue
 		}
 		sig, err := hex.DecodeString(sh)
-		if err != nil || !v(msg, sig) {
+		if err != nil || pk.Verify(msg, keys.Signature{KeyID: id, Sig: sig}) != nil {
 			fails = append(fails, fmt.Errorf("key %s: signature does not verify", id))
 			continue
 		}
