@@ -19,8 +19,13 @@ const policyUsage = `usage:
       Type-check a policy file and print every diagnostic as file:line:col.
       Exit 0 when there is none, 1 when there is any (error or warning), 2 on usage errors.
   tinto policy eval POLICY INPUT [--time RFC3339] [--json]
+                    [--revocations LIST]... [--revocation-key FILE]...
       Evaluate a policy over an evidence file (the JSON form of policy.Input) and print the
       decision. Exit 0 allowed, 1 denied, 2 on errors.
+      --revocations LIST is a revocation source (repeatable): a plain revocation list
+      ({"_type": "tinto/revocations", ...}) or a signed (DSSE) revocation list, which must
+      verify with one of the --revocation-key FILEs. Without any, only the policy's REVOKE
+      rules are consulted. A list that cannot be read or verified is an error (exit 2).
 `
 
 func runPolicy(e *env, args []string) int {
@@ -103,6 +108,9 @@ func runPolicyEval(e *env, args []string) int {
 	fs.SetOutput(e.stderr)
 	at := fs.String("time", "", "evaluation time (RFC 3339); default: the input's time")
 	asJSON := fs.Bool("json", false, "print the whole decision as JSON ("+policy.MediaType+")")
+	var revLists, revKeys vfyFiles
+	fs.Var(&revLists, "revocations", "a revocation list `FILE`, plain or signed (DSSE) (repeatable)")
+	fs.Var(&revKeys, "revocation-key", "a public key `FILE` trusted to sign a signed revocation list (repeatable)")
 	fs.Usage = func() { fmt.Fprint(e.stderr, policyUsage) }
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -113,6 +121,11 @@ func runPolicyEval(e *env, args []string) int {
 	}
 	if len(pos) != 2 {
 		fmt.Fprintln(e.stderr, "tinto policy eval: want POLICY and INPUT")
+		return exitError
+	}
+	rev, err := loadRevocationSources(revLists, revKeys)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "tinto policy eval: %v\n", err)
 		return exitError
 	}
 	data, err := readFileLimited(pos[0], policy.MaxPolicyBytes)
@@ -145,6 +158,7 @@ func runPolicyEval(e *env, args []string) int {
 		}
 		in.Time = t
 	}
+	in.Revocation = rev
 	d, err := p.Evaluate(context.Background(), &in)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "tinto policy eval: %v\n", err)
