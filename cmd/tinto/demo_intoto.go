@@ -108,7 +108,7 @@ func intotoDemoWork(k *intotoDemoKeys, sc intotoDemoScenario, work, links string
 				return nil, err
 			}
 			h := sha256.Sum256(b)
-			a[n] = rules.Digests{"sha256": hex.EncodeToString(h[:])}
+			a[n] = rules.SHA256(hex.EncodeToString(h[:]))
 		}
 		return a, nil
 	}
@@ -175,7 +175,7 @@ func intotoDemoWork(k *intotoDemoKeys, sc intotoDemoScenario, work, links string
 	}
 	if sc.tamper {
 		note = fmt.Sprintf("bin/app: sha256 %.12s... as built (build link), %.12s... as packaged (package link)",
-			built["bin/app"]["sha256"], pkgMaterials["bin/app"]["sha256"])
+			built["bin/app"].String(), pkgMaterials["bin/app"].String())
 	}
 	return note, sign(k.package_, &intoto.Link{Name: "package", Command: []string{"tar", "czf", "dist/app.tar.gz", "bin/app"}, Materials: pkgMaterials, Products: packaged})
 }

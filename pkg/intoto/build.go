@@ -90,8 +90,8 @@ func ruleTree(rs [][]string) []any {
 func artifactTree(a rules.Artifacts) map[string]any {
 	out := make(map[string]any, len(a))
 	for name, d := range a {
-		dm := make(map[string]any, len(d))
-		for alg, h := range d {
+		dm := make(map[string]any, d.Len())
+		for alg, h := range d.All() {
 			dm[alg] = h
 		}
 		out[name] = dm

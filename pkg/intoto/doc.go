@@ -87,5 +87,5 @@
 //
 // Every function in this package is safe for concurrent use. Layout, Link, Envelope and Result
 // values are not modified after they are returned; callers must not modify them either (the
-// Digests maps of links are shared between the links of one verification).
+// Artifacts maps of links are shared between the links of one verification).
 package intoto

@@ -60,7 +60,7 @@ func (s *fastScanner) canonical() []byte {
 // products of one step are usually the materials of the next, and both are sorted in a
 // canonical document, so each set is merge-joined with the set parsed just before it: an
 // artifact with the same name and the same single digest reuses the earlier name string and
-// Digests map (and its name was already validated). This halves the memory of large chains
+// Digests (and its name was already validated). This halves the memory of large chains
 // without any hashing. Shared values are never modified.
 type digestIntern struct {
 	prev entryList // the previous set, sorted by name
@@ -225,27 +225,39 @@ func (t *digestIntern) end() {
 // name is shared with (and so was validated in) the previous set.
 func (t *digestIntern) entry(name, alg, hex []byte) (string, rules.Digests, bool) {
 	if t == nil {
-		return string(name), rules.Digests{string(alg): string(hex)}, false
+		return string(name), oneDigest(string(alg), string(hex)), false
 	}
 	for t.pos < t.prev.len() && t.prev.at(t.pos).name < string(name) {
 		t.pos++
 	}
 	if t.pos < t.prev.len() {
 		if p := t.prev.at(t.pos); p.name == string(name) {
-			if h, ok := p.d[string(alg)]; ok && len(p.d) == 1 && h == string(hex) {
+			if h, ok := p.d.Get(t.algName(alg)); ok && h == string(hex) && p.d.Len() == 1 {
 				// Equal to the next entry of the previous set (none was skipped)?
 				t.push(*p, t.pos == t.n)
 				return p.name, p.d, true
 			}
-			e := artEntry{name: p.name, d: rules.Digests{t.algName(alg): string(hex)}}
+			e := artEntry{name: p.name, d: oneDigest(t.algName(alg), string(hex))}
 			t.push(e, false)
 			return e.name, e.d, true
 		}
 	}
 	both := t.text(name, hex)
-	e := artEntry{name: both[:len(name)], d: rules.Digests{t.algName(alg): both[len(name):]}}
+	e := artEntry{name: both[:len(name)], d: oneDigest(t.algName(alg), both[len(name):])}
 	t.push(e, false)
 	return e.name, e.d, false
+}
+
+// oneDigest returns the Digests {alg: hex} for a hex string the scanner has checked.
+func oneDigest(alg, hex string) rules.Digests {
+	if alg == "sha256" {
+		return rules.SHA256(hex)
+	}
+	d, err := rules.NewDigest(alg, hex)
+	if err != nil {
+		panic("intoto: a checked hex digest was rejected: " + err.Error())
+	}
+	return d
 }
 
 func (s *fastScanner) ws() {
@@ -390,6 +402,7 @@ func (s *fastScanner) artifacts() (rules.Artifacts, bool) {
 				return nil, false
 			}
 			var d rules.Digests
+			var more map[string]string // the digests of an artifact with several algorithms
 			var prevAlg, alg0, hex0 []byte
 			n := 0
 			if !s.lit('}') {
@@ -412,10 +425,10 @@ func (s *fastScanner) artifacts() (rules.Artifacts, bool) {
 					case 0:
 						alg0, hex0 = alg, hex
 					case 1:
-						d = rules.Digests{string(alg0): string(hex0)}
+						more = map[string]string{string(alg0): string(hex0)}
 						fallthrough
 					default:
-						d[string(alg)] = string(hex)
+						more[string(alg)] = string(hex)
 					}
 					n++
 					prevAlg = alg
@@ -431,12 +444,16 @@ func (s *fastScanner) artifacts() (rules.Artifacts, bool) {
 			shared := false
 			switch n {
 			case 0:
-				nameStr, d = string(name), rules.Digests{}
+				nameStr = string(name)
 				s.dig.add(nameStr, d)
 			case 1:
 				nameStr, d, shared = s.dig.entry(name, alg0, hex0)
 			default:
 				nameStr = string(name)
+				var err error
+				if d, err = rules.NewDigests(more); err != nil {
+					return nil, false
+				}
 				s.dig.add(nameStr, d)
 			}
 			if !shared && rules.ValidateName(nameStr) != nil {

@@ -80,7 +80,7 @@ func TestSublayout(t *testing.T) {
 		t.Fatalf("Verify: %v", err)
 	}
 	rec := res.Steps[0].Links[0]
-	if rec.Sublayout == nil || !rec.Sublayout.Verified || res.Steps[0].Link.Products["app.tar.gz"] == nil {
+	if rec.Sublayout == nil || !rec.Sublayout.Verified || res.Steps[0].Link.Products["app.tar.gz"].IsZero() {
 		t.Fatalf("sublayout not summarised: %+v", res.Steps[0])
 	}
 

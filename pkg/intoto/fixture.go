@@ -76,7 +76,7 @@ func genKey(kt string, r io.Reader) (*keys.Signer, error) {
 // FileDigest is the fixture digest of a generated artifact.
 func FileDigest(content string) rules.Digests {
 	h := sha256.Sum256([]byte(content))
-	return rules.Digests{"sha256": hex.EncodeToString(h[:])}
+	return rules.SHA256(hex.EncodeToString(h[:]))
 }
 
 // GenerateChain generates the supply chain described by spec.
@@ -326,19 +326,15 @@ func writeArtifacts(b *bytes.Buffer, a rules.Artifacts) {
 		}
 		writeCanonString(b, n)
 		b.WriteString(":{")
-		d := a[n]
-		algs := make([]string, 0, len(d))
-		for alg := range d {
-			algs = append(algs, alg)
-		}
-		sort.Strings(algs)
-		for j, alg := range algs {
+		j := 0
+		for alg, h := range a[n].All() { // in sorted order
 			if j > 0 {
 				b.WriteByte(',')
 			}
+			j++
 			writeCanonString(b, alg)
 			b.WriteByte(':')
-			writeCanonString(b, d[alg])
+			writeCanonString(b, h)
 		}
 		b.WriteByte('}')
 	}

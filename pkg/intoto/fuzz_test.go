@@ -37,8 +37,8 @@ func fuzzSeeds(f *testing.F) *Chain {
 	}
 	// A python-style (indented, sorted) link with escapes, numbers and several digests.
 	py, err := SignMetablock((&Link{Name: "build", Command: []string{"make", "é\n"},
-		Materials:  rules.Artifacts{"a\"b": {"sha256": "00", "sha512": "ff"}, "c": {}},
-		Products:   rules.Artifacts{"d": {"sha256": "AB"}},
+		Materials:  rules.Artifacts{"a\"b": rules.MustDigests(map[string]string{"sha256": "00", "sha512": "ff"}), "c": {}},
+		Products:   rules.Artifacts{"d": rules.SHA256("AB")},
 		Byproducts: map[string]any{"return-value": json.Number("0"), "stdout": "x"}}).Signed(), c.Owner)
 	if err != nil {
 		f.Fatal(err)

@@ -171,7 +171,7 @@ func hashDir(dir string) (rules.Artifacts, error) {
 		if _, err := io.Copy(h, f); err != nil {
 			return err
 		}
-		out[filepath.ToSlash(rel)] = rules.Digests{"sha256": hex.EncodeToString(h.Sum(nil))}
+		out[filepath.ToSlash(rel)] = rules.SHA256(hex.EncodeToString(h.Sum(nil)))
 		return nil
 	})
 	return out, err

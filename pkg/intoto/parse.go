@@ -579,21 +579,21 @@ func artifactsFromMap(what string, m map[string]any) (rules.Artifacts, error) {
 
 func digests(what, name string, v any) (rules.Digests, error) {
 	if err := rules.ValidateName(name); err != nil {
-		return nil, &verr.InputError{What: what, Offset: -1, Msg: fmt.Sprintf("artifact %q", name), Err: err}
+		return rules.Digests{}, &verr.InputError{What: what, Offset: -1, Msg: fmt.Sprintf("artifact %q", name), Err: err}
 	}
 	dm, ok := v.(map[string]any)
 	if !ok {
-		return nil, verr.Invalid(what, "artifact %q: digests are not an object", name)
+		return rules.Digests{}, verr.Invalid(what, "artifact %q: digests are not an object", name)
 	}
-	d := make(rules.Digests, len(dm))
+	d := make(map[string]string, len(dm))
 	for alg, hv := range dm {
 		hs, ok := hv.(string)
 		if !ok || !isHex(hs) {
-			return nil, verr.Invalid(what, "artifact %q: digest %q is not a hex string", name, alg)
+			return rules.Digests{}, verr.Invalid(what, "artifact %q: digest %q is not a hex string", name, alg)
 		}
 		d[alg] = hs
 	}
-	return d, nil
+	return rules.NewDigests(d)
 }
 
 func isHex(s string) bool {

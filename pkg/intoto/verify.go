@@ -571,13 +571,8 @@ func equalArtifacts(a, b rules.Artifacts) bool {
 	}
 	for name, da := range a {
 		db, ok := b[name]
-		if !ok || len(da) != len(db) {
+		if !ok || da != db {
 			return false
-		}
-		for alg, h := range da {
-			if hb, ok := db[alg]; !ok || hb != h {
-				return false
-			}
 		}
 	}
 	return true

@@ -22,7 +22,7 @@ func TestDisallowFastPathAgrees(t *testing.T) {
 			l := &Link{Products: map[string]Digests{}}
 			for _, n := range names {
 				if r.Intn(2) == 0 {
-					l.Products[n] = Digests{"sha256": "00"}
+					l.Products[n] = rules.SHA256("00")
 				}
 			}
 			_, na, err := ap.run("products", l, &Step{}, &Layout{})

@@ -544,7 +544,7 @@ func (ev *evaluator) matchRevokedArtifacts() {
 				k := &s.Links[ki]
 				for _, m := range [2]map[string]Digests{k.Materials, k.Products} {
 					for _, name := range sortedKeys(m) {
-						for alg, h := range m[name] {
+						for alg, h := range m[name].All() {
 							d := alg + ":" + strings.ToLower(h)
 							r := ev.c.revokedDigest(revocation.KindArtifact, d)
 							if r == nil {

@@ -125,7 +125,7 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 						m = k.Products
 					}
 					for _, name := range sortedKeys(m) {
-						a.artifact = &ArtifactSubject{Name: name, Digests: m[name], Side: side, Step: s.Name, Layout: l.Name, Signer: k.KeyID}
+						a.artifact = &ArtifactSubject{Name: name, Digests: m[name].Map(), Side: side, Step: s.Name, Layout: l.Name, Signer: k.KeyID}
 						if f("artifact", subjRef{layout: l.Name, step: s.Name, name: side + ":" + name}) {
 							return
 						}
@@ -327,14 +327,14 @@ func (ev *evaluator) bound(r *rule) string {
 					break
 				}
 				for _, d := range s.Links[ki].Products {
-					if len(d) == 1 && len(t.Hashes) == 1 {
+					if d.Len() == 1 && len(t.Hashes) == 1 {
 						// The common case: one algorithm on each side.
-						for alg, h := range d {
+						for alg, h := range d.All() {
 							if th, ok := t.Hashes[alg]; ok && strings.EqualFold(th, h) {
 								found = true
 							}
 						}
-					} else if digestsEqual(t.Hashes, d) {
+					} else if digestsEqual(t.Hashes, d.Map()) {
 						found = true
 					}
 					if found {
@@ -361,15 +361,15 @@ func (ev *evaluator) bound(r *rule) string {
 
 // productIs reports whether a product with digests d is the target with hashes th.
 func productIs(th map[string]string, d Digests) bool {
-	if len(d) == 1 && len(th) == 1 {
-		for alg, h := range d {
+	if d.Len() == 1 && len(th) == 1 {
+		for alg, h := range d.All() {
 			if x, ok := th[alg]; ok && strings.EqualFold(x, h) {
 				return true
 			}
 		}
 		return false
 	}
-	return digestsEqual(th, d)
+	return digestsEqual(th, d.Map())
 }
 
 func digestsEqual(a, b map[string]string) bool {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tintoproject/tinto/pkg/policy"
+	"github.com/tintoproject/tinto/pkg/rules"
 )
 
 func evidence() *policy.Input {
@@ -16,7 +17,7 @@ func evidence() *policy.Input {
 			Name: "app.layout", Digest: "sha256:1111", Expires: at.Add(24 * time.Hour), Signers: []string{"0wner"},
 			Steps: []policy.Step{{Name: "build", Functionaries: []string{"b0b"}, Threshold: 1,
 				Links: []policy.Link{{KeyID: "b0b", Digest: "sha256:4444",
-					Products: map[string]policy.Digests{"app.tar.gz": {"sha256": "5d41402a"}}}}}},
+					Products: map[string]policy.Digests{"app.tar.gz": rules.SHA256("5d41402a")}}}}},
 		}},
 		Time: at,
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tintoproject/tinto/pkg/rules"
 )
 
 var (
@@ -28,11 +30,11 @@ func fixture() *Input {
 			Steps: []Step{
 				{Name: "clone", Functionaries: []string{keyAlice}, Threshold: 1, Command: []string{"git", "clone"},
 					Links: []Link{{KeyID: keyAlice, Digest: "sha256:" + strings.Repeat("2", 64),
-						Products: map[string]Digests{"src/main.go": {"sha256": strings.Repeat("3", 64)}}}}},
+						Products: map[string]Digests{"src/main.go": rules.SHA256(strings.Repeat("3", 64))}}}},
 				{Name: "build", Functionaries: []string{keyBob}, Threshold: 1, Command: []string{"make"},
 					Links: []Link{{KeyID: keyBob, Digest: "sha256:" + strings.Repeat("4", 64),
-						Materials: map[string]Digests{"src/main.go": {"sha256": strings.Repeat("3", 64)}},
-						Products:  map[string]Digests{"app.tar.gz": {"sha256": appDigest}}}}},
+						Materials: map[string]Digests{"src/main.go": rules.SHA256(strings.Repeat("3", 64))},
+						Products:  map[string]Digests{"app.tar.gz": rules.SHA256(appDigest)}}}},
 			},
 			Rules: []RuleResult{
 				{Step: "build", Side: "materials", Rule: "MATCH * WITH PRODUCTS FROM clone", Verb: "MATCH", OK: true, Consumed: []string{"src/main.go"}},

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tintoproject/tinto/pkg/rules"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden decisions in testdata/policy")
@@ -23,7 +25,7 @@ var goldenCases = []struct {
 	{"allow-default", "../../examples/policies/default.yaml", func(in *Input) {
 		in.Layouts[0].Steps = append(in.Layouts[0].Steps, Step{Name: "package", Functionaries: []string{keyBob}, Threshold: 1,
 			Links: []Link{{KeyID: keyBob, Digest: "sha256:" + string(bytes.Repeat([]byte("6"), 64)),
-				Products: map[string]Digests{"app.tar.gz": {"sha256": appDigest}}}}})
+				Products: map[string]Digests{"app.tar.gz": rules.SHA256(appDigest)}}}})
 	}},
 	{"deny-unbound", "../../examples/policies/default.yaml", nil},
 	{"deny-revoked-functionary", "../../examples/policies/revocations.yaml", nil},

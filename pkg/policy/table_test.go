@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tintoproject/tinto/pkg/revocation"
+	"github.com/tintoproject/tinto/pkg/rules"
 	"github.com/tintoproject/tinto/pkg/verr"
 )
 
@@ -160,7 +161,7 @@ var decisionTests = []struct {
 	{name: "1 of two layouts", policy: "layouts: {require: 1}\nrules: []", mutate: twoLayoutsOneExpired, effect: Allow},
 	{name: "disallow pem finds one",
 		policy: "rules:\n- {id: pem, verb: DISALLOW, subject: step, artifacts: '*.pem'}",
-		mutate: func(in *Input) { in.Layouts[0].Steps[1].Links[0].Products["signing.pem"] = Digests{"sha256": "ab"} },
+		mutate: func(in *Input) { in.Layouts[0].Steps[1].Links[0].Products["signing.pem"] = rules.SHA256("ab") },
 		effect: Deny, decidedBy: "pem", reason: verr.RuleFailed},
 	{name: "disallow pem finds none", policy: "rules:\n- {id: pem, verb: DISALLOW, subject: step, artifacts: '*.pem'}",
 		effect: Allow, outcome: map[string]Outcome{"pem": OutcomeNotApplicable}},

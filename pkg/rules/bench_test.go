@@ -47,7 +47,8 @@ func benchDataFor(n int) *benchData {
 	}
 	top := []string{"README.md", "LICENSE", "VERSION", "Makefile", "go.mod"}
 	for i := 0; i < n; i++ {
-		dig := Digests{"sha256": fmt.Sprintf("%064x", i)}
+		hex := fmt.Sprintf("%064x", i)
+		dig := SHA256(hex)
 		c := (i / 10) % 50
 		var name string
 		switch {
@@ -56,8 +57,8 @@ func benchDataFor(n int) *benchData {
 		case i%10 < 6:
 			name = fmt.Sprintf("src/comp%02d/pkg%d/file%07d.go", c, i%13, i)
 			// Separate maps and strings per link, as parsing three JSON documents gives.
-			d.build.Materials[name] = Digests{"sha256": strings.Clone(dig["sha256"])}
-			d.fetch.Products[name] = Digests{"sha256": strings.Clone(dig["sha256"])}
+			d.build.Materials[name] = SHA256(strings.Clone(hex))
+			d.fetch.Products[name] = SHA256(strings.Clone(hex))
 		case i%10 < 8:
 			name = fmt.Sprintf("dist/comp%02d/bin%07d", c, i)
 		case i%10 < 9:
@@ -115,7 +116,7 @@ func benchRules(r int) [][]string {
 func toGolang(a Artifacts) map[string]intoto.HashObj {
 	out := make(map[string]intoto.HashObj, len(a))
 	for k, v := range a {
-		out[k] = intoto.HashObj(v)
+		out[k] = intoto.HashObj(v.Map())
 	}
 	return out
 }

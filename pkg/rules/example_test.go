@@ -49,7 +49,7 @@ func ExampleProgram_Run() {
 	if err != nil {
 		panic(err)
 	}
-	sha := func(s string) rules.Digests { return rules.Digests{"sha256": s} }
+	sha := func(s string) rules.Digests { return rules.SHA256(s) }
 	fetch := rules.StepArtifacts{Products: rules.Artifacts{"src/main.c": sha("aa")}}
 	build := rules.StepArtifacts{
 		Materials: rules.Artifacts{"src/main.c": sha("aa")},
@@ -82,7 +82,7 @@ func ExampleProgram_RunWith() {
 	if err != nil {
 		panic(err)
 	}
-	sha := func(s string) rules.Digests { return rules.Digests{"sha256": s} }
+	sha := func(s string) rules.Digests { return rules.SHA256(s) }
 	build := rules.StepArtifacts{Products: rules.Artifacts{"dist/app": sha("aa"), "README.md": sha("bb")}}
 	// The names were checked with rules.ValidateName already (as a link parser does), and which
 	// rule consumed each artifact is kept in a list rather than in the ConsumedBy map.

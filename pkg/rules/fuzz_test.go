@@ -255,7 +255,7 @@ func naiveRun(t testing.TB, rs []Rule, side Side, self StepArtifacts, steps func
 						dn = r.DstPrefix + rest
 					}
 				}
-				if d, ok := dst[dn]; ok && maps.Equal(d, src[n]) {
+				if d, ok := dst[dn]; ok && maps.Equal(d.Map(), src[n].Map()) {
 					take[n] = true
 				}
 			}
@@ -269,7 +269,7 @@ func naiveRun(t testing.TB, rs []Rule, side Side, self StepArtifacts, steps func
 				case Delete:
 					take[n] = inM && !inP
 				case Modify:
-					take[n] = inM && inP && !maps.Equal(m, p)
+					take[n] = inM && inP && !maps.Equal(m.Map(), p.Map())
 				case Allow:
 					take[n] = true
 				}
@@ -381,7 +381,7 @@ func sharedSteps(steps map[string]map[string]Artifacts) map[string]map[string]Ar
 			a := steps[name][side]
 			var set Artifacts
 			for _, prev := range sets {
-				if maps.EqualFunc(prev, a, maps.Equal) {
+				if maps.Equal(prev, a) {
 					set = prev
 					break
 				}
@@ -389,10 +389,10 @@ func sharedSteps(steps map[string]map[string]Artifacts) map[string]map[string]Ar
 			if set == nil && a != nil {
 				set = make(Artifacts, len(a))
 				for n, d := range a {
-					i := slices.IndexFunc(digs, func(e Digests) bool { return maps.Equal(e, d) })
+					i := slices.Index(digs, d)
 					if i < 0 {
 						i = len(digs)
-						digs = append(digs, maps.Clone(d))
+						digs = append(digs, d)
 					}
 					set[n] = digs[i]
 				}

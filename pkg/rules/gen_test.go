@@ -40,11 +40,11 @@ func (g *gen) name() string {
 }
 
 func (g *gen) digests() Digests {
-	d := Digests{"sha256": g.pick("aa", "bb", "cc")}
+	d := map[string]string{"sha256": g.pick("aa", "bb", "cc")}
 	if g.chance(0.15) {
 		d["sha512"] = g.pick("dd", "ee")
 	}
-	return d
+	return MustDigests(d)
 }
 
 // mutate turns a name into a pattern that matches it (usually) or nearly matches it.

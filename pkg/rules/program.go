@@ -13,9 +13,6 @@ import (
 	"github.com/tintoproject/tinto/pkg/verr"
 )
 
-// Digests maps a hash algorithm ("sha256", ...) to a lowercase hex digest.
-type Digests map[string]string
-
 // Artifacts maps an artifact name to its digests.
 type Artifacts map[string]Digests
 
@@ -751,7 +748,7 @@ func (rc *runCtx) eval(w *worker, name string, dig Digests) int32 {
 			}
 		case Modify:
 			if other, in := rc.other[name]; in {
-				take = !digestsEqual(dig, other)
+				take = dig != other
 			}
 		case Match:
 			if !rc.hasDest[i] {
@@ -784,7 +781,7 @@ func (rc *runCtx) eval(w *worker, name string, dig Digests) int32 {
 				w.buf = buf
 				d, ok = rc.dest[i][string(buf)]
 			}
-			take = ok && digestsEqual(dig, d)
+			take = ok && dig == d
 		}
 		if take {
 			w.consumed[i]++
@@ -810,27 +807,4 @@ func sortSmall(s []int32) {
 // single pointer to the map's header.
 func sameMap[M ~map[K]V, K comparable, V any](a, b M) bool {
 	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
-}
-
-// digestsEqual is python's dict equality for two digest maps.
-func digestsEqual(a, b Digests) bool {
-	if sameMap(a, b) { // shared by the parser between consecutive steps
-		return true
-	}
-	if len(a) != len(b) {
-		return false
-	}
-	if len(a) == 1 { // the common case: avoid iterating a map
-		if v, ok := a["sha256"]; ok {
-			w, ok := b["sha256"]
-			return ok && v == w
-		}
-	}
-	for k, v := range a {
-		w, ok := b[k]
-		if !ok || w != v {
-			return false
-		}
-	}
-	return true
 }

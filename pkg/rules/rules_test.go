@@ -224,7 +224,7 @@ type stepMap map[string]StepArtifacts
 
 func (m stepMap) get(name string) (StepArtifacts, bool) { s, ok := m[name]; return s, ok }
 
-func sha(s string) Digests { return Digests{"sha256": s} }
+func sha(s string) Digests { return MustDigests(map[string]string{"sha256": s}) }
 
 func TestRun(t *testing.T) {
 	fetch := StepArtifacts{Products: Artifacts{"foo.py": sha("1"), "lib/x.py": sha("2"), "README": sha("3")}}
@@ -313,7 +313,7 @@ func TestRun(t *testing.T) {
 
 func TestRunDisallowReportsFirstName(t *testing.T) {
 	p := MustCompile(mustParseList(t, [][]string{{"DISALLOW", "*"}}))
-	res := p.Run(Products, StepArtifacts{Products: Artifacts{"c": nil, "a": nil, "b": nil}}, nil)
+	res := p.Run(Products, StepArtifacts{Products: Artifacts{"c": {}, "a": {}, "b": {}}}, nil)
 	o := res.Outcomes[0]
 	if !o.Failed || o.Artifact != "a" || o.Matched != 3 || !strings.Contains(o.Msg, "3 artifacts") {
 		t.Fatalf("%+v", o)
@@ -325,7 +325,7 @@ func TestRunDisallowReportsFirstName(t *testing.T) {
 
 func TestRunRejectsBadNames(t *testing.T) {
 	p := MustCompile(mustParseList(t, [][]string{{"ALLOW", "*"}}))
-	res := p.Run(Products, StepArtifacts{Products: Artifacts{"ok": nil, "a/../b": nil, "x//y": nil}}, nil)
+	res := p.Run(Products, StepArtifacts{Products: Artifacts{"ok": {}, "a/../b": {}, "x//y": {}}}, nil)
 	var ve *verr.VerificationError
 	if !errors.As(res.Err, &ve) || ve.Artifact != "a/../b" || !errors.Is(res.Err, verr.ErrInvalidInput) {
 		t.Fatalf("Err = %v", res.Err)

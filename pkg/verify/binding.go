@@ -11,6 +11,7 @@ import (
 	"path"
 	"sort"
 
+	"github.com/tintoproject/tinto/pkg/rules"
 	"github.com/tintoproject/tinto/pkg/verr"
 )
 
@@ -83,10 +84,10 @@ func targetAlgs(h map[string]string) []string {
 
 // matches is sameDigests' fast path: a product matches when it has at least one of algs, agrees
 // on every one of algs it has, and agrees on every other algorithm both sides have.
-func matches(algs []string, target, d map[string]string) bool {
+func matches(algs []string, target map[string]string, d rules.Digests) bool {
 	shared := false
 	for _, a := range algs {
-		if x, ok := d[a]; ok {
+		if x, ok := d.Get(a); ok {
 			if x != target[a] {
 				return false
 			}
@@ -96,7 +97,7 @@ func matches(algs []string, target, d map[string]string) bool {
 	if !shared {
 		return false
 	}
-	_, ok := sameDigests(target, d)
+	_, ok := sameDigests(target, d.Map())
 	return ok
 }
 
@@ -104,7 +105,7 @@ func productDigests(chains []*chainResult, b *Binding) map[string]string {
 	for _, c := range chains {
 		for _, sp := range c.products {
 			if sp.layout == b.Layout && sp.step == b.Step {
-				return sp.artifacts[b.Artifact]
+				return sp.artifacts[b.Artifact].Map()
 			}
 		}
 	}

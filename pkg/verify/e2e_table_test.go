@@ -224,7 +224,7 @@ var e2eCases = []e2eCase{
 		republishChain(t, r, verifytest.ChainOptions{Mutate: func(l *intoto.Link) {
 			if l.Name == "build" {
 				m := maps.Clone(l.Materials)
-				m["src/f000.c"] = rules.Digests{"sha256": strings.Repeat("ab", 32)}
+				m["src/f000.c"] = rules.SHA256(strings.Repeat("ab", 32))
 				l.Materials = m
 			}
 		}})

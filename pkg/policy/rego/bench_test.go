@@ -10,6 +10,7 @@ import (
 
 	"github.com/tintoproject/tinto/pkg/policy"
 	"github.com/tintoproject/tinto/pkg/policy/internal/policybench"
+	"github.com/tintoproject/tinto/pkg/rules"
 )
 
 // benchInput is the typical evidence: 3 layouts, each with steps clone, build and package (one
@@ -285,10 +286,10 @@ func TestBenchPoliciesAgree(t *testing.T) {
 		func(in *policy.Input) { in.Params["env"] = "dev" },
 		func(in *policy.Input) { in.Target.Hashes["sha256"] = "00" },
 		func(in *policy.Input) {
-			in.Layouts[1].Steps[1].Links[0].Products["x.pem"] = policy.Digests{"sha256": "00"}
+			in.Layouts[1].Steps[1].Links[0].Products["x.pem"] = rules.SHA256("00")
 		},
 		func(in *policy.Input) {
-			in.Layouts[2].Steps[2].Links[0].Products["dir/x.key"] = policy.Digests{"sha256": "00"}
+			in.Layouts[2].Steps[2].Links[0].Products["dir/x.key"] = rules.SHA256("00")
 		},
 		func(in *policy.Input) { // bound by hash under another name
 			p := in.Layouts[0].Steps[2].Links[0].Products
@@ -296,7 +297,7 @@ func TestBenchPoliciesAgree(t *testing.T) {
 			delete(p, "app.tar.gz")
 		},
 		func(in *policy.Input) { // the target's name, but another hash
-			in.Layouts[0].Steps[2].Links[0].Products["app.tar.gz"] = policy.Digests{"sha256": "00"}
+			in.Layouts[0].Steps[2].Links[0].Products["app.tar.gz"] = rules.SHA256("00")
 		},
 	} {
 		in := benchInput()

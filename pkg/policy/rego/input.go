@@ -294,8 +294,8 @@ func (c *converter) strMap(m map[string]string) *ast.Term {
 // most digests appear twice (a product of one step is a material of the next), and an OPA
 // object costs far more than the map lookup.
 func (c *converter) digests(d policy.Digests) *ast.Term {
-	if len(d) == 1 {
-		for alg, h := range d {
+	if d.Len() == 1 {
+		for alg, h := range d.All() {
 			k := digestKey{alg, h}
 			if t, ok := c.digestTerms[k]; ok {
 				return t
@@ -309,7 +309,7 @@ func (c *converter) digests(d policy.Digests) *ast.Term {
 		}
 	}
 	mark := c.begin()
-	for alg, h := range d {
+	for alg, h := range d.All() {
 		c.add(c.alg(alg), c.str(h))
 	}
 	return c.end(mark)

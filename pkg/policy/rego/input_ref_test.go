@@ -13,6 +13,7 @@ import (
 
 	"github.com/tintoproject/tinto/pkg/policy"
 	"github.com/tintoproject/tinto/pkg/policy/internal/policybench"
+	"github.com/tintoproject/tinto/pkg/rules"
 )
 
 // refInputValue is the straightforward converter InputValue replaced, kept to check that the
@@ -39,7 +40,7 @@ func refInputValue(in *policy.Input, lookups []policy.Lookup) ast.Value {
 	for _, a := range in.Attestations {
 		subj := ast.NewObject()
 		for n, d := range a.Subjects {
-			subj.Insert(ast.StringTerm(n), ast.NewTerm(refStrMap(d)))
+			subj.Insert(ast.StringTerm(n), ast.NewTerm(refStrMap(d.Map())))
 		}
 		atts = append(atts, ast.NewTerm(ast.NewObject(
 			refKV("digest", ast.String(a.Digest)),
@@ -138,7 +139,7 @@ func refStrList(xs []string) ast.Value {
 func refArtifacts(m map[string]policy.Digests) ast.Value {
 	o := ast.NewObjectWithCapacity(len(m))
 	for n, d := range m {
-		o.Insert(ast.StringTerm(n), ast.NewTerm(refStrMap(d)))
+		o.Insert(ast.StringTerm(n), ast.NewTerm(refStrMap(d.Map())))
 	}
 	return o
 }
@@ -155,12 +156,12 @@ func TestInputValueSame(t *testing.T) {
 	full.Layouts[0].Version = 100000
 	full.Layouts[1].Failure = "bad signature"
 	full.Layouts[1].Keys[0].Issuer, full.Layouts[1].Keys[0].Serial = "CN=ca", "42"
-	full.Layouts[2].Steps[0].Links[0].Materials = map[string]policy.Digests{"m": {"sha256": "01", "sha512": "02", "md5": "03"}}
+	full.Layouts[2].Steps[0].Links[0].Materials = map[string]policy.Digests{"m": rules.MustDigests(map[string]string{"sha256": "01", "sha512": "02", "md5": "03"})}
 	full.Layouts[0].Rules[0].Consumed = []string{"a", "b"}
 	full.Layouts[0].Rules[1].OK, full.Layouts[0].Rules[1].Failure = false, "nope"
 	full.Attestations = []policy.Attestation{{Digest: "sha256:" + strings.Repeat("9", 64), PredicateType: "https://slsa.dev/provenance/v1",
 		Predicate: map[string]any{"builder": map[string]any{"id": "x"}, "n": []any{1.5, "s", true, nil}},
-		Subjects:  map[string]policy.Digests{"app.tar.gz": {"sha256": appHash}}, Signer: keyBob}}
+		Subjects:  map[string]policy.Digests{"app.tar.gz": rules.SHA256(appHash)}, Signer: keyBob}}
 	full.Params["empty"] = ""
 	for i, in := range []*policy.Input{fixture(), benchInput(), policybench.Input(1), full, {Time: evalTime}} {
 		base, err := policy.BaseEntries(ctx, in, policy.BaseOptions{Layouts: "any"})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tintoproject/tinto/pkg/policy"
+	"github.com/tintoproject/tinto/pkg/rules"
 	"github.com/tintoproject/tinto/pkg/verr"
 )
 
@@ -29,7 +30,7 @@ func fixture() *policy.Input {
 			Signers: []string{keyOwner},
 			Steps: []policy.Step{{Name: "build", Functionaries: []string{keyBob}, Threshold: 1,
 				Links: []policy.Link{{KeyID: keyBob, Digest: "sha256:" + strings.Repeat("4", 64),
-					Products: map[string]policy.Digests{"app.tar.gz": {"sha256": appHash}}}}}},
+					Products: map[string]policy.Digests{"app.tar.gz": rules.SHA256(appHash)}}}}},
 		}},
 		Params: map[string]string{"env": "prod"},
 		Time:   evalTime,

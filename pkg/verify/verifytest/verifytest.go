@@ -203,7 +203,7 @@ func (r *Repo) SignLayout(l *intoto.Layout, s ...*keys.Signer) ([]byte, error) {
 
 func digest(b []byte) rules.Digests {
 	s := sha256.Sum256(b)
-	return rules.Digests{"sha256": hex.EncodeToString(s[:])}
+	return rules.SHA256(hex.EncodeToString(s[:]))
 }
 
 // Chain holds the links of one package, by file name. It is a plain value.

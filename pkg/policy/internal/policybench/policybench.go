@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tintoproject/tinto/pkg/policy"
+	"github.com/tintoproject/tinto/pkg/rules"
 )
 
 // evalTime is the evaluation time of the evidence.
@@ -37,10 +38,10 @@ func Input(nArt int) *policy.Input {
 			l.Keys = append(l.Keys, policy.Key{KeyID: kid, KeyType: "ed25519", Scheme: "ed25519"})
 			prods := map[string]policy.Digests{}
 			for a := 0; a < nArt; a++ {
-				prods[fmt.Sprintf("%s/file%d.go", name, a)] = policy.Digests{"sha256": fmt.Sprintf("%064x", li*100+si*10+a)}
+				prods[fmt.Sprintf("%s/file%d.go", name, a)] = rules.SHA256(fmt.Sprintf("%064x", li*100+si*10+a))
 			}
 			if name == "package" {
-				prods["app.tar.gz"] = policy.Digests{"sha256": AppHash}
+				prods["app.tar.gz"] = rules.SHA256(AppHash)
 			}
 			l.Steps = append(l.Steps, policy.Step{Name: name, Functionaries: []string{kid}, Threshold: 1,
 				Command: []string{"make", name},
