@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"sort"
 	"strings"
 
 	"github.com/tintoproject/tinto/pkg/policy"
 	"github.com/tintoproject/tinto/pkg/revocation"
+	"github.com/tintoproject/tinto/pkg/verr"
 )
 
 // DefaultPolicyID identifies the default policy in a Decision.
@@ -20,9 +22,9 @@ const DefaultPolicyID = "tinto:default-policy/v1"
 //   - binding: the target must equal a product of the supply chain (rule "binding"; tinto's own
 //     binding check enforces it before the policy runs, and the policy requires a bound target);
 //   - revocation: every key whose signature counted (layout signers, link signers), every layout,
-//     every link and the target itself is looked up with the revocation checker; Revoked denies,
-//     and so does Unknown, including when no revocation checker is configured at all
-//     (rule "revocation"), unless the thing is NotRevocable.
+//     every link and every hash of the target is looked up with the revocation checker; Revoked
+//     denies (reason verr.Revoked), and so does Unknown, including when no revocation checker
+//     is configured at all (rule "revocation"), unless the thing is NotRevocable.
 //
 // Every rule is STRONG. The returned Policy is safe for concurrent use.
 func DefaultPolicy() (Policy, error) { return strictPolicy{}, nil }
@@ -108,6 +110,7 @@ func (strictPolicy) Evaluate(ctx context.Context, in *policy.Input) (*policy.Dec
 	switch {
 	case len(revoked) > 0:
 		rev.Outcome, rev.Effect, rev.Message = policy.OutcomeDeny, policy.Deny, "revoked: "+strings.Join(revoked, "; ")
+		rev.Reason = verr.Revoked
 	case len(unknown) > 0:
 		rev.Outcome, rev.Effect, rev.Message = policy.OutcomeDeny, policy.Deny, "revocation status unknown: "+strings.Join(unknown, "; ")
 	case len(refs) == 0:
@@ -188,7 +191,8 @@ func boundProduct(in *policy.Input) (string, bool) {
 }
 
 // revocableRefs lists, without duplicates and in a stable order, everything the default policy
-// looks up: the keys whose signatures counted, the layouts, the links and the target.
+// looks up: the keys whose signatures counted, the layouts, the links and every hash of the
+// target.
 func revocableRefs(in *policy.Input) []revocation.Ref {
 	var refs []revocation.Ref
 	seen := map[revocation.Ref]bool{}
@@ -214,8 +218,16 @@ func revocableRefs(in *policy.Input) []revocation.Ref {
 		}
 	}
 	if in.Target != nil {
-		if h := in.Target.Hashes["sha256"]; h != "" {
-			add(revocation.Ref{Kind: revocation.KindArtifact, Digest: "sha256:" + h, Name: in.Target.Name})
+		// Every hash TUF signed for the target: a list may revoke it by any of them.
+		algs := make([]string, 0, len(in.Target.Hashes))
+		for alg, h := range in.Target.Hashes {
+			if h != "" {
+				algs = append(algs, alg)
+			}
+		}
+		sort.Strings(algs)
+		for _, alg := range algs {
+			add(revocation.Ref{Kind: revocation.KindArtifact, Digest: alg + ":" + strings.ToLower(in.Target.Hashes[alg]), Name: in.Target.Name})
 		}
 	}
 	return refs

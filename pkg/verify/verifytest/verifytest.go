@@ -99,6 +99,9 @@ type served struct {
 type Revocation struct {
 	KeyID  string
 	Reason string
+	// Ref, when set, is the entry's reference string (see revocation.Entry: "layout:sha256:<hex>",
+	// "link:sha256:<hex>", "artifact:sha256:<hex>", "key:<keyid>", ...) and KeyID is unused.
+	Ref string
 }
 
 // Steps of the generated supply chain.
@@ -444,10 +447,24 @@ func (r *Repo) Revoke(keyid, reason string) error {
 	return r.Publish()
 }
 
+// RevokeRef adds any revocation entry (a pkg/revocation reference string) to the revocation
+// list and republishes.
+func (r *Repo) RevokeRef(ref, reason string) error {
+	r.revoked = append(r.revoked, Revocation{Ref: ref, Reason: reason})
+	if err := r.writeRevocations(); err != nil {
+		return err
+	}
+	return r.Publish()
+}
+
 func (r *Repo) writeRevocations() error {
 	var entries []revocation.Entry
 	for _, rv := range r.revoked {
-		entries = append(entries, revocation.Entry{Ref: "functionary:" + rv.KeyID, Reason: rv.Reason})
+		ref := rv.Ref
+		if ref == "" {
+			ref = "functionary:" + rv.KeyID
+		}
+		entries = append(entries, revocation.Entry{Ref: ref, Reason: rv.Reason})
 	}
 	if r.opts.SignedRevocations {
 		if r.RevocationKey == nil {
