@@ -199,13 +199,18 @@ func BenchmarkDecision(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		base, _ := policy.BaseEntries(ctx, in, policy.BaseOptions{})
-		v := InputValue(in, base[0].Revocations)
+		x, err := NewInput(ctx, in, policy.BaseOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if d, err := p.EvaluateInput(ctx, x); err != nil || !d.Allowed() {
+			b.Fatalf("%v %s", err, d.Reason)
+		}
 		b.ReportAllocs()
 		b.ResetTimer()
 		start := policybench.CPUTime()
 		for i := 0; i < b.N; i++ {
-			if _, err := p.EvaluateValue(ctx, in, v); err != nil {
+			if _, err := p.EvaluateInput(ctx, x); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -217,7 +222,7 @@ func BenchmarkDecision(b *testing.B) {
 		b.ResetTimer()
 		start := policybench.CPUTime()
 		for i := 0; i < b.N; i++ {
-			_ = InputValue(in, base[0].Revocations)
+			_ = inputValue(in, base[0].Revocations, nil)
 		}
 		reportCPU(b, start)
 	})

@@ -1,6 +1,8 @@
 package rego
 
 import (
+	"context"
+	"slices"
 	"strconv"
 	"time"
 
@@ -9,20 +11,64 @@ import (
 	"github.com/tintoproject/tinto/pkg/policy"
 )
 
-// InputValue converts evidence into the Rego input document directly (no JSON round trip). Its
-// shape is the JSON form of policy.Input, with "time" as an RFC 3339 string and the revocation
-// lookups under "revocations".
+// Input is evidence converted once, for any number of evaluations by any number of policies
+// (EvaluateInput): the Rego input document and the implicit rules' trail entries
+// (policy.BaseEntries: the revocation lookups and the layout combination). Converting is the
+// larger part of a decision, so a caller that evaluates the same evidence more than once (several
+// policies, or a policy and its successor) converts it once.
+//
+// An Input can only be made by NewInput, from the evidence it describes, so the document a
+// policy sees is always the one this package's converter built from that evidence; callers
+// cannot hand the engine a document of their own. It is a snapshot: the revocation answers are
+// those the checker (Input.Revocation) gave when NewInput ran, at the evidence's evaluation
+// time (Input.Time); make a new Input to ask again. The evidence passed to NewInput must not be
+// changed afterwards (the Input keeps a pointer to it, for the trail).
+//
+// An Input is immutable and safe for concurrent use: every decision gets its own copy of the
+// trail entries, and OPA only reads the document.
+type Input struct {
+	in    *policy.Input
+	base  policy.BaseOptions
+	trail []policy.TrailEntry // policy.BaseEntries(in, base)
+	value ast.Value           // the whole document (every member, whatever a module reaches)
+}
+
+// NewInput applies the implicit rules to verified evidence, with the options of the policies
+// that will evaluate it (Options.Base; a policy with other options applies them again at each
+// evaluation), and converts the evidence into the Rego input document. Its shape is the JSON
+// form of policy.Input, with "time" as an RFC 3339 string and the revocation lookups under
+// "revocations". An error is the one policy.BaseEntries returns (nil evidence, no evaluation
+// time, bad options, a cancelled context).
+func NewInput(ctx context.Context, in *policy.Input, base policy.BaseOptions) (*Input, error) {
+	trail, err := policy.BaseEntries(ctx, in, base)
+	if err != nil {
+		return nil, err
+	}
+	return &Input{in: in, base: base, trail: trail, value: inputValue(in, trail[0].Revocations, nil)}, nil
+}
+
+// baseTrail returns a copy of the implicit rules' entries for one decision, with room for n
+// more. Decide writes into entries (OverriddenBy) and callers own the decision they get, so
+// nothing of it may be shared with another decision.
+func (x *Input) baseTrail(n int) []policy.TrailEntry {
+	out := make([]policy.TrailEntry, len(x.trail), len(x.trail)+n)
+	copy(out, x.trail)
+	for i := range out {
+		e := &out[i]
+		e.Evidence = slices.Clone(e.Evidence)
+		e.Revocations = slices.Clone(e.Revocations)
+		e.OverriddenBy = slices.Clone(e.OverriddenBy)
+	}
+	return out
+}
+
+// inputValue converts evidence into the Rego input document directly (no JSON round trip),
+// leaving out the top-level members reach says no module can reach (nil: convert all).
 //
 // The conversion is written for speed (it used to cost more than evaluating a typical module):
 // terms are allocated in blocks, each object key is one term shared by all objects,
 // small integers and booleans are OPA's interned terms, and objects are built in one call from
 // a reused item buffer. The value it returns shares no mutable state with anything else.
-func InputValue(in *policy.Input, lookups []policy.Lookup) ast.Value {
-	c := &converter{}
-	return c.input(in, lookups)
-}
-
-// inputValue is InputValue without the top-level members reach says are unreachable.
 func inputValue(in *policy.Input, lookups []policy.Lookup, reach *inputKeys) ast.Value {
 	c := &converter{reach: reach}
 	return c.input(in, lookups)

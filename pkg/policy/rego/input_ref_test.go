@@ -16,7 +16,7 @@ import (
 	"github.com/tintoproject/tinto/pkg/rules"
 )
 
-// refInputValue is the straightforward converter InputValue replaced, kept to check that the
+// refInputValue is the straightforward converter inputValue replaced, kept to check that the
 // faster one builds the same document. It converts evidence into the Rego input document directly (no JSON round trip). Its
 // shape is the JSON form of policy.Input, with "time" as an RFC 3339 string and the revocation
 // lookups under "revocations".
@@ -146,7 +146,7 @@ func refArtifacts(m map[string]policy.Digests) ast.Value {
 
 func refItoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// TestInputValueSame checks that InputValue builds exactly the document of the straightforward
+// TestInputValueSame checks that inputValue builds exactly the document of the straightforward
 // converter, on evidence that uses every field.
 func TestInputValueSame(t *testing.T) {
 	ctx := context.Background()
@@ -168,7 +168,7 @@ func TestInputValueSame(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, want := InputValue(in, base[0].Revocations), refInputValue(in, base[0].Revocations)
+		got, want := inputValue(in, base[0].Revocations, nil), refInputValue(in, base[0].Revocations)
 		if got.Compare(want) != 0 {
 			t.Errorf("case %d:\n got %v\nwant %v", i, got, want)
 		}

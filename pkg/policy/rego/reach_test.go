@@ -75,8 +75,11 @@ deny contains {"msg": "revoked", "code": "rev"} if {
 		t.Fatal(err)
 	}
 	d1, _ := q.Evaluate(ctx, in)
-	base, _ := policy.BaseEntries(ctx, in, policy.BaseOptions{})
-	d2, _ := q.EvaluateValue(ctx, in, InputValue(in, base[0].Revocations))
+	x, err := NewInput(ctx, in, policy.BaseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, _ := q.EvaluateInput(ctx, x)
 	if d1.Effect != d2.Effect || d1.Reason != d2.Reason {
 		t.Errorf("pruned %s (%s), full %s (%s)", d1.Effect, d1.Reason, d2.Effect, d2.Reason)
 	}

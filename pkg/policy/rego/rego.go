@@ -12,7 +12,10 @@
 // Each element of deny becomes a trail entry with verb REGO, rule "rego:<code>", outcome deny,
 // strength STRONG (or the element's optional "strength": "PREFERRED", "MEDIUM" or "WEAK").
 // Each element of warn becomes a warning entry. When deny is empty the engine records one
-// satisfied entry "rego". A Rego evaluation error is Indeterminate and denies.
+// satisfied entry "rego". A Rego evaluation error is Indeterminate and denies. Other rules of
+// the package are evaluated only as far as deny and warn depend on them. deny or warn defined in
+// another way (a complete rule holding a set or an array) is read the same way; undefined is
+// empty.
 //
 // input is the JSON form of policy.Input (target, layouts, attestations, params, time) plus
 // "revocations": every revocation lookup already made, so a module can look at them. Before the
@@ -20,11 +23,23 @@
 // (policy.BaseEntries): revocation and layout combination, so a revoked key, layout or link
 // denies whatever the module says.
 //
-// The query is prepared once (rego.PrepareForEval) and the input is converted directly into an
-// ast.Value (rego.EvalParsedInput), with no JSON round trip. Top-level input members that no
+// # Evaluation
+//
+// New parses and compiles the modules and prepares one query (rego.PrepareForEval) that reads
+// deny and warn and nothing else of the package. An evaluation passes the input as an ast.Value
+// built directly from the evidence (rego.EvalParsedInput: no JSON round trip) and reads the
+// results as OPA values; it records no metrics and starts no goroutine (a cancellable context
+// stops the evaluation through context.AfterFunc).
+//
+// Evaluate converts the evidence on every call, leaving out the top-level input members that no
 // reference in the modules can reach (every reference to input names its first member with a
-// constant, and none names this one) are left empty rather than converted: a module that never
-// mentions input.revocations does not pay for them. A *Policy is safe for concurrent use.
+// constant, and none names this one): a module that never mentions input.revocations does not
+// pay for them. The conversion costs more than a typical evaluation, so evidence evaluated more
+// than once (several policies, repeated decisions) should be converted once with NewInput and
+// evaluated with EvaluateInput: that is the fast path. An Input is made only by this package's
+// converter from the evidence it describes; see Input for its contract.
+//
+// A *Policy and an *Input are safe for concurrent use.
 package rego
 
 import (
@@ -36,7 +51,9 @@ import (
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/tintoproject/tinto/pkg/policy"
 	"github.com/tintoproject/tinto/pkg/verr"
@@ -51,15 +68,37 @@ type Options struct {
 	Base policy.BaseOptions
 }
 
-// Policy is a prepared Rego policy. It implements policy.Policy and is safe for concurrent use.
+// Policy is a prepared Rego policy. It implements policy.Policy and is safe for concurrent use:
+// it holds only the prepared query and immutable analysis results, and every evaluation has its
+// own state.
 type Policy struct {
 	id    string
 	query rego.PreparedEvalQuery
 	base  policy.BaseOptions
 	reach *inputKeys // the top-level input members the modules can reach
+	// deny and warn say how the query reads each set (see resultForm).
+	deny, warn resultForm
+	// never is the cancellation flag of evaluations whose context cannot be cancelled; nothing
+	// ever sets it, so sharing it between goroutines is safe.
+	never topdown.Cancel
 }
 
 var _ policy.Policy = (*Policy)(nil)
+
+// resultForm is how the prepared query reads deny (or warn).
+type resultForm uint8
+
+const (
+	// formAbsent: no rule defines the set; it is empty and the query does not read it.
+	formAbsent resultForm = iota
+	// formSet: only partial set rules (deny contains ... if ...) in the package define it, so
+	// it is always defined, possibly empty; the query binds it directly.
+	formSet
+	// formOther: anything else (a complete rule, a default, a rule with a longer ref head, a
+	// package below it): the query collects it with a comprehension, which is [] when the
+	// document is undefined.
+	formOther
+)
 
 // New compiles and prepares the modules (file name -> source). A compile error is a
 // *verr.InputError.
@@ -71,6 +110,10 @@ func New(ctx context.Context, modules map[string]string, opts Options) (*Policy,
 	if len(modules) == 0 {
 		return nil, verr.Invalid("rego policy", "no modules")
 	}
+	pkgRef, err := ast.ParseRef("data." + pkg)
+	if err != nil {
+		return nil, &verr.InputError{What: "rego policy package", Offset: -1, Err: err}
+	}
 	names := make([]string, 0, len(modules))
 	for n := range modules {
 		names = append(names, n)
@@ -81,10 +124,9 @@ func New(ctx context.Context, modules map[string]string, opts Options) (*Policy,
 	if opts.Base.UnknownWarn {
 		h.Write([]byte("unknown-warn\x00"))
 	}
-	args := []func(*rego.Rego){rego.Query("data." + pkg), rego.StrictBuiltinErrors(true)}
-	// The modules are parsed here once, for the compiler and for the input reachability
-	// analysis. A module that does not parse is handed to rego as text, so that the error is
-	// the one rego reports.
+	// The modules are parsed here once, for the compiler and for the analyses below. A module
+	// that does not parse is handed to rego as text, so that the error is the one rego reports.
+	args := []func(*rego.Rego){rego.StrictBuiltinErrors(true)}
 	parsed := make([]*ast.Module, 0, len(names))
 	for _, n := range names {
 		m, err := ast.ParseModuleWithOpts(n, modules[n], ast.ParserOptions{RegoVersion: ast.RegoV1})
@@ -99,18 +141,75 @@ func New(ctx context.Context, modules map[string]string, opts Options) (*Policy,
 		}
 		fmt.Fprintf(h, "%d:%s\x00%d:%s\x00", len(n), n, len(modules[n]), modules[n])
 	}
-	pq, err := rego.New(args...).PrepareForEval(ctx)
+	p := &Policy{id: "sha256:" + hex.EncodeToString(h.Sum(nil)), base: opts.Base,
+		reach: reachableInput(parsed), never: topdown.NewCancel()}
+	if parsed == nil { // New fails below; the forms only shape the query
+		p.deny, p.warn = formOther, formOther
+	} else {
+		p.deny, p.warn = setForm(parsed, pkgRef, "deny"), setForm(parsed, pkgRef, "warn")
+	}
+	args = append(args, rego.Query(resultQuery(pkgRef, p.deny, p.warn)))
+	p.query, err = rego.New(args...).PrepareForEval(ctx)
 	if err != nil {
 		return nil, &verr.InputError{What: "rego policy", Offset: -1, Err: err}
 	}
-	return &Policy{id: "sha256:" + hex.EncodeToString(h.Sum(nil)), query: pq, base: opts.Base,
-		reach: reachableInput(parsed)}, nil
+	return p, nil
+}
+
+// setForm finds how the modules define the document pkg.name (see resultForm).
+func setForm(modules []*ast.Module, pkg ast.Ref, name string) resultForm {
+	doc := pkg.Append(ast.StringTerm(name))
+	form := formAbsent
+	for _, m := range modules {
+		path := m.Package.Path
+		if len(path) > len(pkg) && path.HasPrefix(doc) {
+			return formOther // a package at or below the document
+		}
+		if !path.Equal(pkg) {
+			continue
+		}
+		for _, r := range m.Rules {
+			ref := r.Head.Ref()
+			if len(r.Head.Args) > 0 || len(ref) == 0 || !ref[0].Equal(ast.VarTerm(name)) {
+				continue // functions are not part of the document
+			}
+			if len(ref) != 1 || r.Default || r.Head.RuleKind() != ast.MultiValue {
+				return formOther
+			}
+			form = formSet
+		}
+	}
+	return form
+}
+
+// resultQuery is the query that reads deny and warn, and nothing else of the package (rules the
+// two sets do not depend on are not evaluated).
+func resultQuery(pkg ast.Ref, deny, warn resultForm) string {
+	var parts []string
+	for _, x := range []struct {
+		name string
+		form resultForm
+	}{{"deny", deny}, {"warn", warn}} {
+		doc := pkg.Append(ast.StringTerm(x.name)).String()
+		switch x.form {
+		case formSet:
+			parts = append(parts, x.name+" := "+doc)
+		case formOther:
+			parts = append(parts, x.name+" := [__v | __v := "+doc+"]")
+		}
+	}
+	if len(parts) == 0 {
+		return "true"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // ID implements policy.Policy.
 func (p *Policy) ID() string { return p.id }
 
-// Evaluate implements policy.Policy.
+// Evaluate implements policy.Policy. It applies the implicit rules, converts the evidence (the
+// members the modules can reach) and evaluates the prepared query. To evaluate the same
+// evidence more than once, convert it once with NewInput and use EvaluateInput.
 func (p *Policy) Evaluate(ctx context.Context, in *policy.Input) (*policy.Decision, error) {
 	trail, err := policy.BaseEntries(ctx, in, p.base)
 	if err != nil {
@@ -119,39 +218,64 @@ func (p *Policy) Evaluate(ctx context.Context, in *policy.Input) (*policy.Decisi
 	return p.eval(ctx, in, trail, inputValue(in, trail[0].Revocations, p.reach))
 }
 
-// EvaluateValue is Evaluate with the Rego input already converted by InputValue (for example
-// once for several policies, or for many evaluations of the same evidence). v must have been
-// made from in and the revocation lookups of policy.BaseEntries over in with the same options;
-// Evaluate is the safe default.
-func (p *Policy) EvaluateValue(ctx context.Context, in *policy.Input, v ast.Value) (*policy.Decision, error) {
-	trail, err := policy.BaseEntries(ctx, in, p.base)
-	if err != nil {
-		return nil, err
+// EvaluateInput is Evaluate for evidence converted once by NewInput. The decision is the one
+// Evaluate would make for the same evidence with the same revocation answers; its trail is the
+// decision's own. When the Input was made with other base options than the policy's, the
+// implicit rules are applied again with the policy's.
+func (p *Policy) EvaluateInput(ctx context.Context, x *Input) (*policy.Decision, error) {
+	if x == nil {
+		return nil, verr.Invalid("rego input", "nil Input")
 	}
-	return p.eval(ctx, in, trail, v)
+	var trail []policy.TrailEntry
+	if x.base == p.base {
+		trail = x.baseTrail(4)
+	} else {
+		var err error
+		if trail, err = policy.BaseEntries(ctx, x.in, p.base); err != nil {
+			return nil, err
+		}
+	}
+	return p.eval(ctx, x.in, trail, x.value)
 }
 
 func (p *Policy) eval(ctx context.Context, in *policy.Input, trail []policy.TrailEntry, input ast.Value) (*policy.Decision, error) {
-	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(input))
+	cancel := p.never
+	if ctx.Done() != nil {
+		c := topdown.NewCancel()
+		stop := context.AfterFunc(ctx, c.Cancel)
+		defer stop()
+		cancel = c
+	}
+	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalExternalCancel(cancel),
+		rego.EvalMetrics(noMetrics), rego.EvalGenerateJSON(keepTerm))
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return nil, ctxErr
 	}
-	trail = append(trail, entries(rs, err)...)
+	trail = append(trail, p.entries(rs, err)...)
 	return policy.Decide(p.id, in.Time, trail, nil), nil
 }
 
-func entries(rs rego.ResultSet, err error) []policy.TrailEntry {
+// noMetrics is OPA's shared metrics sink that records nothing (an evaluation otherwise makes
+// a metrics map and timers it never reports).
+var noMetrics = metrics.NoOp()
+
+// keepTerm hands the query's results over as OPA terms, read by entries, instead of converting
+// them to Go values.
+func keepTerm(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
+
+func (p *Policy) entries(rs rego.ResultSet, err error) []policy.TrailEntry {
 	if err != nil {
 		return []policy.TrailEntry{{Rule: "rego", Verb: policy.VerbRego, Strength: policy.Strong,
 			Outcome: policy.OutcomeIndeterminate, Effect: policy.Deny, Reason: verr.PolicyDenied,
 			Message: "rego evaluation error: " + err.Error()}}
 	}
-	var doc map[string]any
-	if len(rs) == 1 && len(rs[0].Expressions) == 1 {
-		doc, _ = rs[0].Expressions[0].Value.(map[string]any)
+	var denyV, warnV ast.Value
+	if len(rs) == 1 {
+		denyV = resultValue(rs[0].Bindings["deny"], p.deny)
+		warnV = resultValue(rs[0].Bindings["warn"], p.warn)
 	}
 	var out []policy.TrailEntry
-	denies := items(doc["deny"])
+	denies := items(denyV)
 	for _, it := range denies {
 		e := policy.TrailEntry{Rule: "rego:" + it.code, Verb: policy.VerbRego, Subject: "input", Strength: policy.Strong,
 			Outcome: policy.OutcomeDeny, Effect: policy.Deny, Reason: verr.PolicyDenied, Message: it.msg}
@@ -165,7 +289,7 @@ func entries(rs rego.ResultSet, err error) []policy.TrailEntry {
 		}
 		out = append(out, e)
 	}
-	for _, it := range items(doc["warn"]) {
+	for _, it := range items(warnV) {
 		out = append(out, policy.TrailEntry{Rule: "rego:" + it.code, Verb: policy.VerbRego, Subject: "input",
 			Strength: policy.Weak, Outcome: policy.OutcomeDeny, Warning: true, Message: it.msg})
 	}
@@ -176,34 +300,64 @@ func entries(rs rego.ResultSet, err error) []policy.TrailEntry {
 	return out
 }
 
+// resultValue is the value of deny or warn in a query result: the term itself for formSet, the
+// comprehension's only element (if any) for formOther.
+func resultValue(x any, form resultForm) ast.Value {
+	t, _ := x.(*ast.Term)
+	if t == nil {
+		return nil
+	}
+	if form != formOther {
+		return t.Value
+	}
+	if a, ok := t.Value.(*ast.Array); ok && a.Len() == 1 {
+		return a.Elem(0).Value
+	}
+	return nil
+}
+
 type item struct{ msg, code, strength, bad string }
 
-// items reads a deny or warn set: elements are {msg, code[, strength]} objects; a bare string
-// is accepted as msg; anything else is kept, described, with code "invalid".
-func items(v any) []item {
-	list, _ := v.([]any)
-	out := make([]item, 0, len(list))
-	for _, x := range list {
-		switch t := x.(type) {
-		case map[string]any:
+// items reads a deny or warn set (or array): elements are {msg, code[, strength]} objects; a
+// bare string is accepted as msg; anything else is kept, described, with code "invalid". Any
+// other document (an object, a number, undefined) has no items.
+func items(v ast.Value) []item {
+	var out []item
+	add := func(t *ast.Term) {
+		switch x := t.Value.(type) {
+		case ast.Object:
 			it := item{code: "unspecified"}
-			if s, ok := t["msg"].(string); ok {
+			if s, ok := termString(x.Get(msgKey)); ok {
 				it.msg = s
 			} else {
 				it.bad = "no msg"
 			}
-			if s, ok := t["code"].(string); ok && s != "" {
+			if s, ok := termString(x.Get(codeKey)); ok && s != "" {
 				it.code = s
 			}
-			if s, ok := t["strength"].(string); ok {
+			if s, ok := termString(x.Get(strengthKey)); ok {
 				it.strength = s
 			}
 			out = append(out, it)
-		case string:
-			out = append(out, item{msg: t, code: "unspecified"})
+		case ast.String:
+			out = append(out, item{msg: string(x), code: "unspecified"})
 		default:
-			out = append(out, item{msg: fmt.Sprintf("%v", t), code: "invalid", bad: "not a {msg, code} object"})
+			var msg string
+			if j, err := ast.JSON(x); err == nil {
+				msg = fmt.Sprintf("%v", j)
+			} else {
+				msg = x.String()
+			}
+			out = append(out, item{msg: msg, code: "invalid", bad: "not a {msg, code} object"})
 		}
+	}
+	switch x := v.(type) {
+	case ast.Set:
+		out = make([]item, 0, x.Len())
+		x.Foreach(add)
+	case *ast.Array:
+		out = make([]item, 0, x.Len())
+		x.Foreach(add)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].code != out[j].code {
@@ -212,6 +366,20 @@ func items(v any) []item {
 		return out[i].msg < out[j].msg
 	})
 	return out
+}
+
+var (
+	msgKey      = ast.StringTerm("msg")
+	codeKey     = ast.StringTerm("code")
+	strengthKey = ast.StringTerm("strength")
+)
+
+func termString(t *ast.Term) (string, bool) {
+	if t == nil {
+		return "", false
+	}
+	s, ok := t.Value.(ast.String)
+	return string(s), ok
 }
 
 func strength(s string) (policy.Strength, bool) {
