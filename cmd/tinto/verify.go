@@ -34,6 +34,8 @@ type vfyFlags struct {
 	root, repo, policy, out, file, cache  string
 	rootLayout, revocations, at           string
 	jsonOut, noRevList, runInspections, v bool
+	offline                               bool
+	maxCacheAge                           time.Duration
 	layoutThreshold, parallel             int
 	params                                vfyParams
 	revocationKeys                        vfyFiles
@@ -49,6 +51,8 @@ func runVerify(e *env, args []string) int {
 	fs.StringVar(&f.out, "out", "", "download each allowed target into `DIR` (nothing is written for a denied one)")
 	fs.StringVar(&f.file, "file", "", "check the local `FILE` instead of downloading (one TARGET only)")
 	fs.StringVar(&f.cache, "cache", "", "TUF metadata cache `DIR` (default: none)")
+	fs.BoolVar(&f.offline, "offline", false, "use only the TUF metadata in --cache, fetching none (stale metadata denies); --repo must be a local DIR")
+	fs.DurationVar(&f.maxCacheAge, "max-age", 0, "with --offline, the last online refresh must be at most `DURATION` ago")
 	fs.StringVar(&f.rootLayout, "root-layout", "", "fixed root layout target `PATH` for packages that list only links (ITE-3)")
 	fs.StringVar(&f.revocations, "revocations", "", "revocation list target `PATH` (default revocations.json)")
 	fs.Var(&f.revocationKeys, "revocation-key", "a `FILE` with a public key trusted to sign a signed (DSSE) revocation list (repeatable); default: the keys the list's target names")
@@ -89,6 +93,12 @@ func runVerify(e *env, args []string) int {
 	case f.parallel < 1:
 		fmt.Fprintln(e.stderr, "tinto verify: --parallel must be at least 1")
 		return exitError
+	case f.offline && f.cache == "":
+		fmt.Fprintln(e.stderr, "tinto verify: --offline needs --cache DIR, filled by an earlier online verify")
+		return exitError
+	case f.maxCacheAge != 0 && !f.offline:
+		fmt.Fprintln(e.stderr, "tinto verify: --max-age applies to --offline only")
+		return exitError
 	case f.layoutThreshold < 0:
 		fmt.Fprintln(e.stderr, "tinto verify: --layout-threshold must not be negative")
 		return exitError
@@ -113,6 +123,8 @@ func vfyNewVerifier(e *env, f *vfyFlags) (*verify.Verifier, error) {
 		RootLayout:             f.rootLayout,
 		RevocationTarget:       f.revocations,
 		NoRevocationListUnsafe: f.noRevList,
+		Offline:                f.offline,
+		MaxCacheAge:            f.maxCacheAge,
 		LayoutThreshold:        f.layoutThreshold,
 		// One refresh serves every target of this invocation.
 		RefreshInterval: time.Hour,

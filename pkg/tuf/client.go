@@ -255,14 +255,21 @@ func (c *Client) refreshOffline(t *Trusted, now time.Time) error {
 			return stale(fmt.Errorf("last online refresh %s ago (limit %s)", age.Round(time.Second), c.opts.MaxCacheAge))
 		}
 	}
-	for _, step := range []func() error{
-		func() error { return t.UpdateTimestamp(c.loadLocal(RoleTimestamp)) },
-		func() error { return t.UpdateSnapshot(c.loadLocal(RoleSnapshot), true) },
-		func() error {
-			return t.UpdateDelegatedTargetsBound(c.loadLocal(RoleTargets), RoleTargets, RoleRoot, c.bindings[RoleTargets])
-		},
+	for _, step := range []struct {
+		role   string
+		update func(b []byte) error
+	}{
+		{RoleTimestamp, t.UpdateTimestamp},
+		{RoleSnapshot, func(b []byte) error { return t.UpdateSnapshot(b, true) }},
+		{RoleTargets, func(b []byte) error {
+			return t.UpdateDelegatedTargetsBound(b, RoleTargets, RoleRoot, c.bindings[RoleTargets])
+		}},
 	} {
-		if err := step(); err != nil {
+		b := c.loadLocal(step.role)
+		if b == nil {
+			return stale(fmt.Errorf("%s is not in the cache", step.role))
+		}
+		if err := step.update(b); err != nil {
 			return stale(err)
 		}
 	}
@@ -542,6 +549,10 @@ func (c *Client) Download(ctx context.Context, tf *TargetFile, w io.Writer) erro
 			dir, base = tf.Name[:i+1], tf.Name[i+1:]
 		}
 		loc = c.opts.TargetsBase + dir + tf.Hashes[0].Hex + "." + base
+	}
+	if c.opts.Fetcher == nil {
+		// Offline without a Fetcher: metadata comes from the cache, targets from nowhere.
+		return fmt.Errorf("tuf: offline and no Fetcher: target %q cannot be downloaded", tf.Name)
 	}
 	rc, err := c.opts.Fetcher.Fetch(ctx, loc, tf.Length)
 	if err != nil {

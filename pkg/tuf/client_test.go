@@ -7,8 +7,10 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -151,12 +153,17 @@ func TestCacheWarmStartAndOffline(t *testing.T) {
 	if err := off.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := off.Target(ctx, "file.txt"); err != nil {
+	offTarget, err := off.Target(ctx, "file.txt")
+	if err != nil {
 		t.Fatal(err)
+	}
+	// Without a Fetcher a target cannot be downloaded: an error, not a panic.
+	if err := off.Download(ctx, offTarget, io.Discard); err == nil || !strings.Contains(err.Error(), "no Fetcher") {
+		t.Fatalf("offline download without a fetcher: %v", err)
 	}
 	// Offline after expiry: stale.
 	s.now = t0.Add(400 * 24 * time.Hour)
-	err := off.Refresh(ctx)
+	err = off.Refresh(ctx)
 	wantReason(t, err, verr.Freeze)
 	// Offline with a maximum cache age.
 	s.now = t0.Add(2 * time.Hour)

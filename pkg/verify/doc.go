@@ -61,4 +61,10 @@
 // The zero value of every Options field is the strict choice: the default policy, a required
 // revocation list, every layout key must sign, no inspections, no parameters, a refresh per
 // verification. Escape hatches are named ...Unsafe.
+//
+// Options.Offline verifies with the TUF metadata cached in Options.CacheDir by an earlier online
+// verification, fetching none (pkg/tuf's offline mode): cached metadata that no longer verifies
+// at Now, has expired, is missing, or (with Options.MaxCacheAge) comes from too old an online
+// refresh denies with reason verr.Freeze and a message saying it is stale. The targets are still
+// read through Options.Remote (then a local directory) or Options.Fetcher.
 package verify

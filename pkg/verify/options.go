@@ -116,6 +116,22 @@ type Options struct {
 	// starts from the trusted root.
 	CacheDir string
 
+	// Offline verifies with the TUF metadata kept in CacheDir only: no TUF metadata is fetched
+	// (pkg/tuf's offline mode). The cached metadata must verify and be unexpired at Now, and,
+	// when MaxCacheAge is set, come from an online refresh at most that long ago; otherwise
+	// Verify denies with reason verr.Freeze and says the metadata is stale. The targets the
+	// verification reads (in-toto metadata, the revocation list, the artifact) are still read
+	// through Remote or Fetcher, checked against the cached metadata: offline, Remote must be a
+	// local directory (an http:// or https:// Remote is refused by New) or Fetcher a fetcher
+	// over local storage. Offline requires CacheDir (filled by an earlier online Verify) and
+	// cannot be combined with Repository (configure that client's own offline mode instead).
+	// The zero value (false) refreshes from the repository.
+	Offline bool
+
+	// MaxCacheAge, when positive and Offline is set, bounds how long ago the last successful
+	// online refresh (recorded in CacheDir) may have been. Zero means only expiry bounds it.
+	MaxCacheAge time.Duration
+
 	// RefreshInterval is how long refreshed TUF metadata (and the target lookups made in it) is
 	// reused before Verify refreshes it again, measured on Now. Zero means every Verify call
 	// refreshes (the strict choice). A long-running package manager may set a few seconds to a

@@ -15,7 +15,7 @@ type tufRepository struct{ c *tuf.Client }
 // newTUFRepository builds the pkg/tuf client for Options.Remote: an HTTP(S) URL, or a local
 // directory with metadata/ and targets/ below it.
 func newTUFRepository(trustedRoot []byte, opts *Options) (Repository, error) {
-	to := tuf.Options{CacheDir: opts.CacheDir, Now: opts.Now}
+	to := tuf.Options{CacheDir: opts.CacheDir, Now: opts.Now, Offline: opts.Offline, MaxCacheAge: opts.MaxCacheAge}
 	if opts.Fetcher != nil {
 		base := ""
 		if opts.Remote != "" {

@@ -65,6 +65,19 @@ func New(trustedRoot []byte, opts Options) (*Verifier, error) {
 			return nil, fmt.Errorf("verify: Options.Revocation[%d] is nil", i)
 		}
 	}
+	if opts.MaxCacheAge < 0 {
+		return nil, fmt.Errorf("verify: negative MaxCacheAge %v", opts.MaxCacheAge)
+	}
+	if opts.Offline {
+		switch {
+		case opts.Repository != nil:
+			return nil, errors.New("verify: Options.Offline cannot be combined with Options.Repository (use the client's offline mode)")
+		case opts.CacheDir == "":
+			return nil, errors.New("verify: Options.Offline needs Options.CacheDir, the metadata cache of an earlier online refresh")
+		case opts.Fetcher == nil && (strings.HasPrefix(opts.Remote, "http://") || strings.HasPrefix(opts.Remote, "https://")):
+			return nil, errors.New("verify: Options.Offline reads targets from local storage: Remote must be a directory, not a URL")
+		}
+	}
 	repo := opts.Repository
 	if repo == nil {
 		if opts.Remote == "" && opts.Fetcher == nil {
