@@ -24,6 +24,7 @@ const (
 
 // rule is one compiled rule.
 type rule struct {
+	index    int // position in compiled.rules
 	id       string
 	src      string
 	verb     Verb

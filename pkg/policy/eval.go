@@ -20,8 +20,10 @@ type evaluator struct {
 	in  *Input
 	act activation
 
-	lookups  []Lookup
-	lookupBy []*rule // the policy REVOKE rule that answered lookups[i], or nil
+	lookups []Lookup
+	// lookupBy[i] is 1 + the index in c.rules of the REVOKE rule that answered lookups[i], or
+	// 0 (an index rather than a pointer, so that the slice is not scanned by the collector).
+	lookupBy []int32
 	// revs[li] holds the indices into lookups of layout li's lookups, aligned with the evidence.
 	revs      []layoutRev
 	warnings  []string
@@ -52,7 +54,7 @@ func (c *compiled) Evaluate(ctx context.Context, in *Input) (*Decision, error) {
 	pool := len(in.Layouts)
 	for _, r := range c.rules {
 		if r.verb != VerbRevoke {
-			pool += min(ev.estimate(r.subject), maxEvidence+1)
+			pool += min(ev.estimateFor(r), maxEvidence+1)
 		}
 	}
 	ev.evPool = make([]Evidence, pool)
@@ -183,9 +185,10 @@ func globMatch(pattern, name string) bool {
 // layoutRev locates one layout's revocation lookups in evaluator.lookups.
 type layoutRev struct {
 	layout  int
-	signers []int
-	// links[i] is {link lookup, functionary lookup} for the i-th link in step order.
-	links [][2]int
+	signers []int32
+	// links[2i] and links[2i+1] are the link lookup and the functionary lookup of the i-th
+	// link in step order.
+	links []int32
 	// certs are the certificate lookups of the layout's X.509 functionaries.
 	certs []certRev
 }
@@ -238,7 +241,7 @@ func (ev *evaluator) lookup(ref revocation.Ref) int {
 		// No source configured: the policy's own REVOKE rules are authoritative.
 		l.Status.State, l.Status.Source = revocation.Good, "policy"
 	}
-	ev.lookupBy = append(ev.lookupBy, r)
+	ev.lookupBy = append(ev.lookupBy, r.byIndex())
 	return i
 }
 
@@ -346,7 +349,8 @@ func (c *compiled) prepare() {
 	for i := range c.revokeDigests {
 		c.revokeDigests[i] = map[string]*rule{}
 	}
-	for _, r := range c.rules {
+	for i, r := range c.rules {
+		r.index = i
 		r.subjName = r.subject.String()
 		r.selectedNone = "selected no " + r.subjName
 		r.heldMsgs = make([]string, 16)
@@ -408,9 +412,8 @@ func (ev *evaluator) revocationEntry() TrailEntry {
 		n += len(in.Target.Hashes)
 	}
 	ev.lookups = make([]Lookup, 0, n+len(in.Attestations)*2)
-	ev.lookupBy = make([]*rule, 0, cap(ev.lookups))
 	ev.revs = make([]layoutRev, len(in.Layouts))
-	// One backing array for every layout's signer and link indices.
+	// One pointer-free backing array for lookupBy and every layout's signer and link indices.
 	nsig, nlink := 0, 0
 	for li := range in.Layouts {
 		l := &in.Layouts[li]
@@ -419,8 +422,10 @@ func (ev *evaluator) revocationEntry() TrailEntry {
 			nlink += len(l.Steps[si].Links)
 		}
 	}
-	sigIdx := make([]int, nsig)
-	linkIdx := make([][2]int, 0, nlink)
+	scratch := make([]int32, cap(ev.lookups)+nsig+2*nlink)
+	ev.lookupBy = scratch[:0:cap(ev.lookups)]
+	sigIdx := scratch[cap(ev.lookups) : cap(ev.lookups)+nsig : cap(ev.lookups)+nsig]
+	linkIdx := scratch[cap(ev.lookups)+nsig : cap(ev.lookups)+nsig : len(scratch)]
 	if t := in.Target; t != nil {
 		for _, alg := range sortedKeys(t.Hashes) {
 			ev.lookup(revocation.Ref{Kind: revocation.KindArtifact, Digest: alg + ":" + strings.ToLower(t.Hashes[alg]), Name: t.Name})
@@ -433,7 +438,7 @@ func (ev *evaluator) revocationEntry() TrailEntry {
 		lr.signers, sigIdx = sigIdx[:len(l.Signers):len(l.Signers)], sigIdx[len(l.Signers):]
 		lr.links = linkIdx[len(linkIdx):len(linkIdx)]
 		for i, s := range l.Signers {
-			lr.signers[i] = ev.lookup(keyRef(l.Name, "", s))
+			lr.signers[i] = int32(ev.lookup(keyRef(l.Name, "", s)))
 		}
 		for _, k := range l.Keys {
 			if k.Issuer != "" && k.Serial != "" {
@@ -446,7 +451,7 @@ func (ev *evaluator) revocationEntry() TrailEntry {
 				k := &s.Links[ki]
 				a := ev.lookup(revocation.Ref{Kind: revocation.KindLink, Digest: k.Digest, Name: l.Name, Step: s.Name})
 				b := ev.lookup(keyRef(l.Name, s.Name, k.KeyID))
-				lr.links = append(lr.links, [2]int{a, b})
+				lr.links = append(lr.links, int32(a), int32(b))
 			}
 		}
 		linkIdx = linkIdx[:len(linkIdx)+len(lr.links)]
@@ -471,7 +476,7 @@ func (ev *evaluator) revocationEntry() TrailEntry {
 			desc := describeRef(l.Ref) + " revoked by " + l.Status.Source
 			if l.Ref.Kind == revocation.KindKey || l.Ref.Kind == revocation.KindFunctionary || l.Ref.Kind == revocation.KindCertificate {
 				keys = append(keys, desc)
-			} else if ev.lookupBy[i] == nil {
+			} else if ev.lookupBy[i] == 0 {
 				// Revocations by the policy's own REVOKE rules are voted by those rules.
 				revoked = append(revoked, desc)
 			}
@@ -554,7 +559,7 @@ func (ev *evaluator) matchRevokedArtifacts() {
 								Ref:    revocation.Ref{Kind: revocation.KindArtifact, Digest: d, Name: name, Step: s.Name},
 								Status: revocation.Status{State: revocation.Revoked, Source: r.revSource, Reason: r.reason},
 							})
-							ev.lookupBy = append(ev.lookupBy, r)
+							ev.lookupBy = append(ev.lookupBy, r.byIndex())
 						}
 					}
 				}
@@ -661,7 +666,7 @@ func (ev *evaluator) checkLayout(l *Layout, lr *layoutRev) ([]string, verr.Reaso
 	signers := counted[:0]
 	var excluded []string
 	for i, s := range l.Signers {
-		if lk := ev.revokedAt(lr.signers[i]); lk != nil {
+		if lk := ev.revokedAt(int(lr.signers[i])); lk != nil {
 			excluded = append(excluded, "key "+s+" revoked by "+lk.Status.Source)
 			continue
 		}
@@ -683,8 +688,8 @@ func (ev *evaluator) checkLayout(l *Layout, lr *layoutRev) ([]string, verr.Reaso
 		for ki := range s.Links {
 			k := &s.Links[ki]
 			idx := [2]int{-1, -1}
-			if li < len(lr.links) {
-				idx = lr.links[li]
+			if 2*li+1 < len(lr.links) {
+				idx = [2]int{int(lr.links[2*li]), int(lr.links[2*li+1])}
 			}
 			li++
 			if !containsFold(s.Functionaries, k.KeyID) {
@@ -720,7 +725,7 @@ func (ev *evaluator) checkLayout(l *Layout, lr *layoutRev) ([]string, verr.Reaso
 // addDistinct appends keyid unless it is already there (case-insensitively).
 func addDistinct(set []string, keyid string) []string {
 	for _, k := range set {
-		if strings.EqualFold(k, keyid) {
+		if k == keyid || strings.EqualFold(k, keyid) {
 			return set
 		}
 	}
@@ -745,7 +750,7 @@ func suffix(xs []string) string {
 
 func containsFold(xs []string, s string) bool {
 	for _, x := range xs {
-		if strings.EqualFold(x, s) {
+		if x == s || strings.EqualFold(x, s) {
 			return true
 		}
 	}

@@ -158,7 +158,7 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 		return e
 	}
 	var selected, hits, failed, errs, n, runs, naRuns int
-	e.Evidence = ev.evidenceSlice(min(ev.estimate(r.subject), maxEvidence+1))
+	e.Evidence = ev.evidenceSlice(min(ev.estimateFor(r), maxEvidence+1))
 	var firstFail string
 	ev.forSubjects(r, func(kind string, ref subjRef) bool {
 		if ev.ctx.Err() != nil {
@@ -390,8 +390,9 @@ func digestsEqual(a, b map[string]string) bool {
 // entry says what that did).
 func (ev *evaluator) revokeEntry(r *rule, e *TrailEntry) {
 	var deny, keys int
+	me := r.byIndex()
 	for i, by := range ev.lookupBy {
-		if by != r {
+		if by != me {
 			continue
 		}
 		l := ev.lookups[i]
@@ -434,6 +435,14 @@ func (ev *evaluator) evidenceSlice(n int) []Evidence {
 	return make([]Evidence, 0, n)
 }
 
+// byIndex is what evaluator.lookupBy records for a lookup that r answered (0 for none).
+func (r *rule) byIndex() int32 {
+	if r == nil {
+		return 0
+	}
+	return int32(r.index + 1)
+}
+
 // heldFor is the message of a constraint that held for n subjects; the texts for small n are
 // made at compile time.
 func (r *rule) heldFor(n int) string {
@@ -450,6 +459,46 @@ func (ev *evaluator) estimate(k subjectKind) int {
 		ev.estimated[k] = ev.estimate1(k) + 1
 	}
 	return ev.estimated[k] - 1
+}
+
+// estimateFor is estimate for the subjects rule r can select: its layout and step selectors
+// are applied (forSubjects applies the same ones).
+func (ev *evaluator) estimateFor(r *rule) int {
+	k := r.subject
+	if r.layout == "" && r.step == "" || k == subjTarget || k == subjAttestation {
+		return ev.estimate(k)
+	}
+	n := 0
+	for li := range ev.in.Layouts {
+		l := &ev.in.Layouts[li]
+		if !globMatch(r.layout, l.Name) {
+			continue
+		}
+		switch k {
+		case subjLayout:
+			n++
+			continue
+		case subjKey:
+			n += len(l.Signers)
+		}
+		for si := range l.Steps {
+			s := &l.Steps[si]
+			if !globMatch(r.step, s.Name) {
+				continue
+			}
+			switch k {
+			case subjStep:
+				n += max(1, len(s.Links))
+			case subjArtifact:
+				for ki := range s.Links {
+					n += len(s.Links[ki].Materials) + len(s.Links[ki].Products)
+				}
+			default:
+				n += len(s.Links)
+			}
+		}
+	}
+	return n
 }
 
 func (ev *evaluator) estimate1(k subjectKind) int {
