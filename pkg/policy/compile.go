@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"cel.dev/cel-go/cel"
+
+	"github.com/tintoproject/tinto/pkg/revocation"
 )
 
 // layoutsMode is how several layouts combine.
@@ -47,7 +49,9 @@ type rule struct {
 	reason        string
 	message       string
 	// Precomputed trail text (nothing in it depends on the input).
-	revSource string   // "policy:<id>", the Source of the lookups a REVOKE rule answers
+	revSource string // "policy:<id>", the Source of the lookups a REVOKE rule answers
+	// revStatus is the answer of the lookups a REVOKE rule answers, shared by every decision.
+	revStatus *revocation.Status
 	subjName  string   // r.subject.String()
 	heldMsgs  []string // heldFor's texts for small counts
 	// selectedNone is the message of a rule that selected nothing.
@@ -71,6 +75,9 @@ type compiled struct {
 	revokeDigests [3]map[string]*rule
 	// revokeFilter filters ids before the map lookups: [0..2] the digests, [4] the keyids.
 	revokeFilter [5]idFilter
+	// goodStatus is the answer of lookups nothing revokes when Input.Revocation is nil, shared
+	// by every decision.
+	goodStatus *revocation.Status
 }
 
 // normal is the normalised form of a policy, hashed for the PolicyID.

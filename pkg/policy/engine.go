@@ -24,7 +24,7 @@ func BaseEntries(ctx context.Context, in *Input, opts BaseOptions) ([]TrailEntry
 	if in == nil || in.Time.IsZero() {
 		return nil, verr.Invalid("policy input", "nil input or no evaluation time")
 	}
-	c := &compiled{unknownWarn: opts.UnknownWarn}
+	c := &compiled{unknownWarn: opts.UnknownWarn, goodStatus: newGoodStatus()}
 	switch opts.Layouts {
 	case "", "all":
 		c.mode = layoutsAll

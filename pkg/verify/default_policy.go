@@ -88,7 +88,7 @@ func (strictPolicy) Evaluate(ctx context.Context, in *policy.Input) (*policy.Dec
 	for _, ref := range refs {
 		lk := policy.Lookup{Ref: ref}
 		if in.Revocation == nil {
-			lk.Status = revocation.Status{State: revocation.Unknown, Source: "none"}
+			lk.Status = &revocation.Status{State: revocation.Unknown, Source: "none"}
 			lk.Error = "no revocation source configured"
 		} else {
 			st, err := in.Revocation.Status(ctx, ref, in.Time)
@@ -96,14 +96,14 @@ func (strictPolicy) Evaluate(ctx context.Context, in *policy.Input) (*policy.Dec
 				st = revocation.Status{State: revocation.Unknown, Source: st.Source}
 				lk.Error = err.Error()
 			}
-			lk.Status = st
+			lk.Status = &st
 		}
 		switch lk.Status.State {
 		case revocation.Revoked:
-			revoked = append(revoked, describeRef(ref, lk.Status))
+			revoked = append(revoked, describeRef(ref, *lk.Status))
 		case revocation.Good, revocation.NotRevocable:
 		default:
-			unknown = append(unknown, describeRef(ref, lk.Status))
+			unknown = append(unknown, describeRef(ref, *lk.Status))
 		}
 		rev.Revocations = append(rev.Revocations, lk)
 	}
