@@ -36,18 +36,20 @@ type rule struct {
 	functionaries bool
 	layout        string // glob over layout names ("" = any)
 	step          string // glob over step names ("" = any)
-	where         *condition
-	when          *condition
-	expect        []*condition
-	min           int
-	productOf     string
-	artifacts     string
-	side          string
-	art           *artifactProgram
-	keyids        map[string]bool
-	digests       map[string]bool
-	reason        string
-	message       string
+	// layoutSel and stepSel are layout and step, compiled.
+	layoutSel, stepSel selector
+	where              *condition
+	when               *condition
+	expect             []*condition
+	min                int
+	productOf          string
+	artifacts          string
+	side               string
+	art                *artifactProgram
+	keyids             map[string]bool
+	digests            map[string]bool
+	reason             string
+	message            string
 	// Precomputed trail text (nothing in it depends on the input).
 	revSource string // "policy:<id>", the Source of the lookups a REVOKE rule answers
 	// revStatus is the answer of the lookups a REVOKE rule answers, shared by every decision.

@@ -14,10 +14,6 @@ type subjectVisit func(kind string, ref subjRef) (stop bool)
 // subjRef locates a subject: its layout and step (when it has them) and its own name.
 type subjRef struct{ layout, step, name string }
 
-func (r subjRef) evidence(kind, result, detail string) Evidence {
-	return Evidence{Kind: kind, Layout: r.layout, Step: r.step, Ref: r.name, Result: result, Detail: detail}
-}
-
 func (r subjRef) String() string {
 	s := r.name
 	if r.step != "" {
@@ -62,7 +58,7 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 	}
 	for li := range in.Layouts {
 		l := &in.Layouts[li]
-		if !globMatch(r.layout, l.Name) {
+		if !r.layoutSel.match(l.Name) {
 			continue
 		}
 		a.layout = l
@@ -84,7 +80,7 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 		}
 		for si := range l.Steps {
 			s := &l.Steps[si]
-			if !globMatch(r.step, s.Name) {
+			if !r.stepSel.match(s.Name) {
 				continue
 			}
 			a.step = s
@@ -141,7 +137,7 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 func keySubject(l *Layout, step, keyid, role string) *KeySubject {
 	ks := &KeySubject{KeyID: keyid, Role: role, Layout: l.Name, Step: step}
 	for _, k := range l.Keys {
-		if strings.EqualFold(k.KeyID, keyid) {
+		if k.KeyID == keyid || strings.EqualFold(k.KeyID, keyid) {
 			ks.KeyType, ks.Scheme, ks.Issuer, ks.Serial = k.KeyType, k.Scheme, k.Issuer, k.Serial
 			break
 		}
@@ -163,14 +159,14 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 	ev.forSubjects(r, func(kind string, ref subjRef) bool {
 		if ev.ctx.Err() != nil {
 			errs++
-			addEvidence(&e, &n, ref.evidence(kind, "error", ev.ctx.Err().Error()))
+			addEvidence(&e, &n, kind, ref, "error", ev.ctx.Err().Error())
 			return true
 		}
 		if r.where != nil {
 			ok, err := r.where.evalBool(ev.ctx, &ev.act)
 			if err != nil {
 				errs++
-				addEvidence(&e, &n, ref.evidence(kind, "error", "where: "+err.Error()))
+				addEvidence(&e, &n, kind, ref, "error", "where: "+err.Error())
 				return false
 			}
 			if !ok {
@@ -186,15 +182,15 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 				ok, err = r.when.evalBool(ev.ctx, &ev.act)
 				if err != nil {
 					errs++
-					addEvidence(&e, &n, ref.evidence(kind, "error", "when: "+err.Error()))
+					addEvidence(&e, &n, kind, ref, "error", "when: "+err.Error())
 					return false
 				}
 			}
 			if ok {
 				hits++
-				addEvidence(&e, &n, ref.evidence(kind, "matched", ""))
+				addEvidence(&e, &n, kind, ref, "matched", "")
 			} else {
-				addEvidence(&e, &n, ref.evidence(kind, "not-matched", ""))
+				addEvidence(&e, &n, kind, ref, "not-matched", "")
 			}
 		case r.verb == VerbRequire:
 			var why []string
@@ -202,7 +198,7 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 				ok, err := c.evalBool(ev.ctx, &ev.act)
 				if err != nil {
 					errs++
-					addEvidence(&e, &n, ref.evidence(kind, "error", fmt.Sprintf("expect[%d] %s: %v", i, c.text, err)))
+					addEvidence(&e, &n, kind, ref, "error", fmt.Sprintf("expect[%d] %s: %v", i, c.text, err))
 					return false
 				}
 				if !ok {
@@ -220,9 +216,9 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 				if firstFail == "" {
 					firstFail = ref.String() + ": " + strings.Join(why, "; ")
 				}
-				addEvidence(&e, &n, ref.evidence(kind, "failed", strings.Join(why, "; ")))
+				addEvidence(&e, &n, kind, ref, "failed", strings.Join(why, "; "))
 			} else {
-				addEvidence(&e, &n, ref.evidence(kind, "ok", ""))
+				addEvidence(&e, &n, kind, ref, "ok", "")
 			}
 		case isArtifactVerb(r.verb):
 			s, l := ev.act.step, ev.act.layout
@@ -241,13 +237,13 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 					if firstFail == "" {
 						firstFail = lref.String() + ": " + err.Error()
 					}
-					addEvidence(&e, &n, lref.evidence("link", "failed", err.Error()))
+					addEvidence(&e, &n, "link", lref, "failed", err.Error())
 				default:
 					detail := ""
 					if len(consumed) > 0 {
 						detail = "consumed " + strings.Join(consumed, ", ")
 					}
-					addEvidence(&e, &n, lref.evidence("link", "ok", detail))
+					addEvidence(&e, &n, "link", lref, "ok", detail)
 				}
 			}
 		}
@@ -308,7 +304,7 @@ func (ev *evaluator) bound(r *rule) string {
 	layouts := 0
 	for li := range ev.in.Layouts {
 		l := &ev.in.Layouts[li]
-		if !globMatch(r.layout, l.Name) {
+		if !r.layoutSel.match(l.Name) {
 			continue
 		}
 		layouts++
@@ -330,7 +326,7 @@ func (ev *evaluator) bound(r *rule) string {
 					if d.Len() == 1 && len(t.Hashes) == 1 {
 						// The common case: one algorithm on each side.
 						for alg, h := range d.All() {
-							if th, ok := t.Hashes[alg]; ok && strings.EqualFold(th, h) {
+							if th, ok := t.Hashes[alg]; ok && (th == h || strings.EqualFold(th, h)) {
 								found = true
 							}
 						}
@@ -363,7 +359,7 @@ func (ev *evaluator) bound(r *rule) string {
 func productIs(th map[string]string, d Digests) bool {
 	if d.Len() == 1 && len(th) == 1 {
 		for alg, h := range d.All() {
-			if x, ok := th[alg]; ok && strings.EqualFold(x, h) {
+			if x, ok := th[alg]; ok && (x == h || strings.EqualFold(x, h)) {
 				return true
 			}
 		}
@@ -376,7 +372,7 @@ func digestsEqual(a, b map[string]string) bool {
 	common := 0
 	for alg, h := range a {
 		if g, ok := b[alg]; ok {
-			if !strings.EqualFold(g, h) {
+			if g != h && !strings.EqualFold(g, h) {
 				return false
 			}
 			common++
@@ -471,7 +467,7 @@ func (ev *evaluator) estimateFor(r *rule) int {
 	n := 0
 	for li := range ev.in.Layouts {
 		l := &ev.in.Layouts[li]
-		if !globMatch(r.layout, l.Name) {
+		if !r.layoutSel.match(l.Name) {
 			continue
 		}
 		switch k {
@@ -483,7 +479,7 @@ func (ev *evaluator) estimateFor(r *rule) int {
 		}
 		for si := range l.Steps {
 			s := &l.Steps[si]
-			if !globMatch(r.step, s.Name) {
+			if !r.stepSel.match(s.Name) {
 				continue
 			}
 			switch k {
