@@ -36,6 +36,8 @@ type rule struct {
 	functionaries bool
 	layout        string // glob over layout names ("" = any)
 	step          string // glob over step names ("" = any)
+	// disBit is the rule's index in compiled.disallow, or -1.
+	disBit int
 	// layoutSel and stepSel are layout and step, compiled.
 	layoutSel, stepSel selector
 	where              *condition
@@ -77,6 +79,9 @@ type compiled struct {
 	revokeDigests [3]map[string]*rule
 	// revokeFilter filters ids before the map lookups: [0..2] the digests, [4] the keyids.
 	revokeFilter [5]idFilter
+	// disallow lists the DISALLOW rules (at most 63), which evaluator.disallowRun runs together (nil when
+	// there are fewer than two).
+	disallow []*rule
 	// goodStatus is the answer of lookups nothing revokes when Input.Revocation is nil, shared
 	// by every decision.
 	goodStatus *revocation.Status

@@ -31,6 +31,13 @@ type evaluator struct {
 	warnings  []string
 	layoutsOK []bool
 
+	// nlink is the number of links in the evidence; linkBase is the index among them of the
+	// first link of the step forSubjects is visiting (-1 when unknown).
+	nlink, linkBase int
+	// disMemo[2*link+side] caches the DISALLOW rules that found nothing on that side of that
+	// link (see disallowRun); nil until a DISALLOW rule runs.
+	disMemo []uint64
+
 	// evPool backs the evidence slices of the trail's entries (see evidenceSlice).
 	evPool []Evidence
 	// estimated caches estimate(k)+1 per subject kind (0: not computed yet).
@@ -219,6 +226,8 @@ type layoutRev struct {
 	// links[2i] and links[2i+1] are the link lookup and the functionary lookup of the i-th
 	// link in step order.
 	links []int32
+	// linkBase is the index among all links of the evidence of the layout's first link.
+	linkBase int
 	// certs are the certificate lookups of the layout's X.509 functionaries.
 	certs []certRev
 }
@@ -387,7 +396,16 @@ func (c *compiled) prepare() {
 	}
 	for i, r := range c.rules {
 		r.index = i
+		r.disBit = -1
+		if r.art != nil && r.art.disallow != nil && len(c.disallow) < 63 {
+			r.disBit = len(c.disallow)
+			c.disallow = append(c.disallow, r)
+		}
 		r.layoutSel, r.stepSel = newSelector(r.layout), newSelector(r.step)
+		if i == len(c.rules)-1 && len(c.disallow) == 1 {
+			// A lone DISALLOW rule has nothing to share a scan with.
+			c.disallow[0].disBit, c.disallow = -1, nil
+		}
 		r.subjName = r.subject.String()
 		r.selectedNone = "selected no " + r.subjName
 		r.heldMsgs = make([]string, 16)
@@ -466,6 +484,7 @@ func (ev *evaluator) revocationEntry() TrailEntry {
 			nlink += len(l.Steps[si].Links)
 		}
 	}
+	ev.nlink = nlink
 	scratch := make([]int32, cap(ev.lookups)+nsig+2*nlink)
 	ev.lookupBy = scratch[:0:cap(ev.lookups)]
 	sigIdx := scratch[cap(ev.lookups) : cap(ev.lookups)+nsig : cap(ev.lookups)+nsig]
@@ -481,6 +500,7 @@ func (ev *evaluator) revocationEntry() TrailEntry {
 		lr.layout = ev.lookup(revocation.Ref{Kind: revocation.KindLayout, Digest: l.Digest, Name: l.Name, Version: l.Version})
 		lr.signers, sigIdx = sigIdx[:len(l.Signers):len(l.Signers)], sigIdx[len(l.Signers):]
 		lr.links = linkIdx[len(linkIdx):len(linkIdx)]
+		lr.linkBase = len(linkIdx) / 2
 		for i, s := range l.Signers {
 			lr.signers[i] = int32(ev.lookup(keyRef(l.Name, "", s)))
 		}

@@ -2,9 +2,11 @@ package policy
 
 import (
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 
+	"github.com/tintoproject/tinto/pkg/rules"
 	"github.com/tintoproject/tinto/pkg/verr"
 )
 
@@ -78,8 +80,16 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 				}
 			}
 		}
+		base := -1 // the index among all links of the evidence of the step's first link
+		if li < len(ev.revs) {
+			base = ev.revs[li].linkBase
+		}
 		for si := range l.Steps {
 			s := &l.Steps[si]
+			ev.linkBase = base
+			if base >= 0 {
+				base += len(s.Links)
+			}
 			if !r.stepSel.match(s.Name) {
 				continue
 			}
@@ -225,7 +235,14 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 			for ki := range s.Links {
 				k := &s.Links[ki]
 				lref := subjRef{layout: ref.layout, step: ref.step, name: k.Digest}
-				consumed, na, err := r.art.run(r.side, k, s, l)
+				var consumed []string
+				var na bool
+				var err error
+				if r.disBit >= 0 && ev.linkBase >= 0 {
+					consumed, na, err = ev.disallowRun(r, k, ev.linkBase+ki)
+				} else {
+					consumed, na, err = r.art.run(r.side, k, s, l)
+				}
 				runs++
 				if na {
 					naRuns++
@@ -290,6 +307,68 @@ func (ev *evaluator) ruleEntry(r *rule) TrailEntry {
 	}
 	ev.vote(&e)
 	return e
+}
+
+// disScanned marks a slot of evaluator.disMemo whose link side has been scanned.
+const disScanned = 1 << 63
+
+// disallowRun is r.art.run for a DISALLOW rule r over link k, number gi (its index among all links of the
+// evidence, see layoutRev.linkBase) of the current step, when the policy has several DISALLOW
+// rules: the first of them to look at a link's side scans it once for all the DISALLOW rules
+// that select the link, and records in ev.disMemo which of them found nothing (no invalid name,
+// no match: not applicable). A rule that did find something is run on its own, which makes its
+// failure exactly the one r.art.run reports.
+func (ev *evaluator) disallowRun(r *rule, k *Link, gi int) ([]string, bool, error) {
+	s, l := ev.act.step, ev.act.layout
+	side := 0
+	if r.side == "materials" {
+		side = 1
+	}
+	if ev.disMemo == nil {
+		ev.disMemo = make([]uint64, 2*ev.nlink)
+	}
+	if 2*gi+side >= len(ev.disMemo) {
+		return r.art.run(r.side, k, s, l)
+	}
+	slot := &ev.disMemo[2*gi+side]
+	if *slot&disScanned == 0 {
+		*slot = ev.scanDisallow(k.Products, k.Materials, side, l.Name, s.Name) | disScanned
+	}
+	if *slot&(1<<r.disBit) != 0 {
+		return nil, true, nil
+	}
+	return r.art.run(r.side, k, s, l)
+}
+
+// scanDisallow returns the set (bit rule.disBit) of the policy's DISALLOW rules on side side
+// (0 products, 1 materials) that select step stepName of layout layoutName and that match no
+// artifact of that side of the link. An invalid artifact name fails them all (empty set).
+func (ev *evaluator) scanDisallow(products, materials map[string]Digests, side int, layoutName, stepName string) uint64 {
+	queue := products
+	if side == 1 {
+		queue = materials
+	}
+	var clean uint64
+	for _, d := range ev.c.disallow {
+		if (d.side == "materials") == (side == 1) && d.layoutSel.match(layoutName) && d.stepSel.match(stepName) {
+			clean |= 1 << d.disBit
+		}
+	}
+	for name := range queue {
+		if rules.ValidateName(name) != nil {
+			return 0
+		}
+		for m := clean; m != 0; m &= m - 1 {
+			j := bits.TrailingZeros64(m)
+			if ev.c.disallow[j].art.disallow.Match(name) {
+				clean &^= 1 << j
+			}
+		}
+		if clean == 0 {
+			return 0
+		}
+	}
+	return clean
 }
 
 // bound checks the target binding of a REQUIRE productOf rule: in every layout the rule
