@@ -40,7 +40,10 @@ func BaseEntries(ctx context.Context, in *Input, opts BaseOptions) ([]TrailEntry
 		c.mode, c.k = layoutsK, k
 	}
 	ev := &evaluator{c: c, ctx: ctx, in: in}
-	return []TrailEntry{ev.revocationEntry(), ev.layoutsEntry()}, nil
+	trail := make([]TrailEntry, 2)
+	ev.revocationEntry(&trail[0])
+	ev.layoutsEntry(&trail[1])
+	return trail, nil
 }
 
 // Decide combines trail entries into a Decision with DESIGN.md's rules: a deny vote by a WEAK

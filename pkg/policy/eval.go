@@ -67,11 +67,11 @@ func (c *compiled) Evaluate(ctx context.Context, in *Input) (*Decision, error) {
 		}
 	}
 	ev.evPool = make([]Evidence, pool)
-	trail := make([]TrailEntry, 0, len(c.rules)+2)
-	trail = append(trail, ev.revocationEntry())
-	trail = append(trail, ev.layoutsEntry())
-	for _, r := range c.rules {
-		trail = append(trail, ev.ruleEntry(r))
+	trail := make([]TrailEntry, len(c.rules)+2)
+	ev.revocationEntry(&trail[0])
+	ev.layoutsEntry(&trail[1])
+	for i, r := range c.rules {
+		ev.ruleEntry(r, &trail[2+i])
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -140,8 +140,9 @@ func combine(d *Decision, warnings []string) {
 	d.Reason = verb + " by " + best.String() + " rule(s) " + strings.Join(d.DecidedBy, ", ")
 }
 
-func entryFor(r *rule) TrailEntry {
-	return TrailEntry{Rule: r.id, Verb: r.verb, Subject: r.subject.String(), Strength: r.strength, Source: r.src}
+// setEntry sets the static fields of r's entry e.
+func setEntry(e *TrailEntry, r *rule) {
+	e.Rule, e.Verb, e.Subject, e.Strength, e.Source = r.id, r.verb, r.subjName, r.strength, r.src
 }
 
 // vote sets the entry's effect from its outcome, applying the policy's Indeterminate setting.
@@ -249,24 +250,47 @@ func (ev *evaluator) certRevoked(lr *layoutRev, keyid string) *Lookup {
 	return nil
 }
 
-// lookup answers one revocation lookup and records it. The record is written in place (a Lookup
-// is 144 bytes; copying it twice per lookup showed in profiles). Answers the policy gives itself
-// point to its shared, read-only statuses; a checker's answers are kept in ev.statuses.
-func (ev *evaluator) lookup(ref revocation.Ref) int {
+// newLookup appends a zero record to ev.lookups and returns it with its index. Callers set the
+// Ref's fields in place (a Ref is 120 bytes; copying it in showed in profiles) and call answer.
+func (ev *evaluator) newLookup() (*Lookup, int) {
 	i := len(ev.lookups)
 	if i < cap(ev.lookups) {
 		ev.lookups = ev.lookups[:i+1]
 	} else {
 		ev.lookups = append(ev.lookups, Lookup{})
 	}
-	l := &ev.lookups[i]
-	l.Ref = ref
+	return &ev.lookups[i], i
+}
+
+// lookupKey looks up a layout signer (step "") or a functionary's key.
+func (ev *evaluator) lookupKey(layout, step, keyid string) int {
+	l, i := ev.newLookup()
+	l.Ref.Kind = revocation.KindKey
+	if step != "" {
+		l.Ref.Kind, l.Ref.Step = revocation.KindFunctionary, step
+	}
+	l.Ref.KeyID, l.Ref.Name = keyid, layout
+	ev.answer(l)
+	return i
+}
+
+// lookupDigest looks up a layout, link, attestation or artifact by digest.
+func (ev *evaluator) lookupDigest(kind revocation.Kind, digest, name, step string, version int64) int {
+	l, i := ev.newLookup()
+	l.Ref.Kind, l.Ref.Digest, l.Ref.Name, l.Ref.Step, l.Ref.Version = kind, digest, name, step, version
+	ev.answer(l)
+	return i
+}
+
+// answer answers the lookup l. Answers the policy gives itself point to its shared, read-only
+// statuses; a checker's answers are kept in ev.statuses.
+func (ev *evaluator) answer(l *Lookup) {
 	r := ev.c.revokedBy(&l.Ref)
 	switch {
 	case r != nil:
 		l.Status = r.revStatus
 	case ev.in.Revocation != nil:
-		st, err := ev.in.Revocation.Status(ev.ctx, ref, ev.in.Time)
+		st, err := ev.in.Revocation.Status(ev.ctx, l.Ref, ev.in.Time)
 		if err != nil {
 			st = revocation.Status{State: revocation.Unknown, Source: st.Source}
 			l.Error = err.Error()
@@ -277,7 +301,7 @@ func (ev *evaluator) lookup(ref revocation.Ref) int {
 			st.State = revocation.Unknown
 		}
 		if ev.statuses == nil {
-			ev.statuses = make([]revocation.Status, 0, cap(ev.lookups)-i)
+			ev.statuses = make([]revocation.Status, 0, cap(ev.lookups)-len(ev.lookups)+1)
 		}
 		ev.statuses = append(ev.statuses, st)
 		l.Status = &ev.statuses[len(ev.statuses)-1]
@@ -286,7 +310,6 @@ func (ev *evaluator) lookup(ref revocation.Ref) int {
 		l.Status = ev.c.goodStatus
 	}
 	ev.lookupBy = append(ev.lookupBy, r.byIndex())
-	return i
 }
 
 func (ev *evaluator) state(i int) revocation.State { return ev.lookups[i].Status.State }
@@ -449,18 +472,11 @@ func newGoodStatus() *revocation.Status {
 	return &revocation.Status{State: revocation.Good, Source: "policy"}
 }
 
-func keyRef(layout, step, keyid string) revocation.Ref {
-	if step == "" {
-		return revocation.Ref{Kind: revocation.KindKey, KeyID: keyid, Name: layout}
-	}
-	return revocation.Ref{Kind: revocation.KindFunctionary, KeyID: keyid, Name: layout, Step: step}
-}
-
 // revocationEntry looks up every revocable thing in the evidence and builds the REVOCATION
 // entry: a revoked layout, link, attestation or artifact denies (STRONG), a revoked key is
 // excluded from every threshold (see the layouts entry), and an Unknown answer denies unless the
 // policy says revocation.unknown: warn.
-func (ev *evaluator) revocationEntry() TrailEntry {
+func (ev *evaluator) revocationEntry(e *TrailEntry) {
 	in := ev.in
 	n := 0
 	for li := range in.Layouts {
@@ -491,30 +507,33 @@ func (ev *evaluator) revocationEntry() TrailEntry {
 	linkIdx := scratch[cap(ev.lookups)+nsig : cap(ev.lookups)+nsig : len(scratch)]
 	if t := in.Target; t != nil {
 		for _, alg := range sortedKeys(t.Hashes) {
-			ev.lookup(revocation.Ref{Kind: revocation.KindArtifact, Digest: alg + ":" + strings.ToLower(t.Hashes[alg]), Name: t.Name})
+			ev.lookupDigest(revocation.KindArtifact, alg+":"+strings.ToLower(t.Hashes[alg]), t.Name, "", 0)
 		}
 	}
 	for li := range in.Layouts {
 		l := &in.Layouts[li]
 		lr := &ev.revs[li]
-		lr.layout = ev.lookup(revocation.Ref{Kind: revocation.KindLayout, Digest: l.Digest, Name: l.Name, Version: l.Version})
+		lr.layout = ev.lookupDigest(revocation.KindLayout, l.Digest, l.Name, "", l.Version)
 		lr.signers, sigIdx = sigIdx[:len(l.Signers):len(l.Signers)], sigIdx[len(l.Signers):]
 		lr.links = linkIdx[len(linkIdx):len(linkIdx)]
 		lr.linkBase = len(linkIdx) / 2
 		for i, s := range l.Signers {
-			lr.signers[i] = int32(ev.lookup(keyRef(l.Name, "", s)))
+			lr.signers[i] = int32(ev.lookupKey(l.Name, "", s))
 		}
 		for _, k := range l.Keys {
 			if k.Issuer != "" && k.Serial != "" {
-				lr.certs = append(lr.certs, certRev{k.KeyID, ev.lookup(revocation.Ref{Kind: revocation.KindCertificate, KeyID: k.KeyID, Issuer: k.Issuer, Serial: k.Serial})})
+				c, i := ev.newLookup()
+				c.Ref.Kind, c.Ref.KeyID, c.Ref.Issuer, c.Ref.Serial = revocation.KindCertificate, k.KeyID, k.Issuer, k.Serial
+				ev.answer(c)
+				lr.certs = append(lr.certs, certRev{k.KeyID, i})
 			}
 		}
 		for si := range l.Steps {
 			s := &l.Steps[si]
 			for ki := range s.Links {
 				k := &s.Links[ki]
-				a := ev.lookup(revocation.Ref{Kind: revocation.KindLink, Digest: k.Digest, Name: l.Name, Step: s.Name})
-				b := ev.lookup(keyRef(l.Name, s.Name, k.KeyID))
+				a := ev.lookupDigest(revocation.KindLink, k.Digest, l.Name, s.Name, 0)
+				b := ev.lookupKey(l.Name, s.Name, k.KeyID)
 				lr.links = append(lr.links, int32(a), int32(b))
 			}
 		}
@@ -527,12 +546,12 @@ func (ev *evaluator) revocationEntry() TrailEntry {
 	for ai := range in.Attestations {
 		a := &in.Attestations[ai]
 		if a.Digest != "" {
-			ev.lookup(revocation.Ref{Kind: revocation.KindLink, Digest: a.Digest, Name: a.PredicateType})
+			ev.lookupDigest(revocation.KindLink, a.Digest, a.PredicateType, "", 0)
 		}
-		ev.lookup(keyRef("", "", a.Signer))
+		ev.lookupKey("", "", a.Signer)
 	}
 
-	e := TrailEntry{Rule: "revocation", Verb: VerbRevocation, Subject: "all", Strength: Strong, Revocations: ev.lookups}
+	e.Rule, e.Verb, e.Subject, e.Strength, e.Revocations = "revocation", VerbRevocation, "all", Strong, ev.lookups
 	var revoked, unknown, keys []string
 	for i, l := range ev.lookups {
 		switch l.Status.State {
@@ -580,8 +599,7 @@ func (ev *evaluator) revocationEntry() TrailEntry {
 		msgs = append(msgs, itoa(len(ev.lookups))+" lookup(s), nothing revoked")
 	}
 	e.Message = strings.Join(msgs, "; ")
-	ev.vote(&e)
-	return e
+	ev.vote(e)
 }
 
 func describeRef(r revocation.Ref) string {
@@ -645,9 +663,9 @@ func (ev *evaluator) revokedAt(i int) *Lookup {
 
 // layoutsEntry checks each layout (verified, not expired, not revoked, thresholds met by keys
 // that are not revoked, every artifact rule passed) and combines them: all, any or k of n.
-func (ev *evaluator) layoutsEntry() TrailEntry {
+func (ev *evaluator) layoutsEntry(e *TrailEntry) {
 	c, in := ev.c, ev.in
-	e := TrailEntry{Rule: "layouts", Verb: VerbLayouts, Subject: "layout", Strength: Strong}
+	e.Rule, e.Verb, e.Subject, e.Strength = "layouts", VerbLayouts, "layout", Strong
 	ev.layoutsOK = make([]bool, len(in.Layouts))
 	e.Evidence = ev.evidenceSlice(min(len(in.Layouts), maxEvidence+1))
 	ok := 0
@@ -666,7 +684,7 @@ func (ev *evaluator) layoutsEntry() TrailEntry {
 			ok++
 			ev.layoutsOK[li] = true
 		}
-		addEvidence(&e, &n, "layout", subjRef{layout: l.Name, name: l.Digest}, res, strings.Join(probs, "; "))
+		addEvidence(e, &n, "layout", subjRef{layout: l.Name, name: l.Digest}, res, strings.Join(probs, "; "))
 	}
 	total := len(in.Layouts)
 	var want int
@@ -675,8 +693,8 @@ func (ev *evaluator) layoutsEntry() TrailEntry {
 	case layoutsNone:
 		e.Outcome = OutcomeNotApplicable
 		e.Message = "the policy does not require layouts"
-		ev.vote(&e)
-		return e
+		ev.vote(e)
+		return
 	case layoutsAll:
 		want, mode = total, "all"
 		if want == 0 {
@@ -701,8 +719,7 @@ func (ev *evaluator) layoutsEntry() TrailEntry {
 			e.Reason = verr.LayoutInvalid
 		}
 	}
-	ev.vote(&e)
-	return e
+	ev.vote(e)
 }
 
 func (ev *evaluator) checkLayout(l *Layout, lr *layoutRev) ([]string, verr.Reason) {
