@@ -2,6 +2,8 @@ package intoto
 
 import (
 	"bytes"
+	"iter"
+	"reflect"
 	"unicode/utf8"
 	"unsafe"
 
@@ -77,6 +79,41 @@ type digestIntern struct {
 	// case the current set is the previous set and its map is reused.
 	prevMap, curMap rules.Artifacts
 	same            bool
+	// orders records, for every artifact map the parser made, its entries in the order they
+	// were parsed, which is the order of their bytes in memory (see queueOf).
+	orders []setOrder
+}
+
+// setOrder is an artifact map and its entries in parse order.
+type setOrder struct {
+	m       rules.Artifacts
+	entries entryList
+}
+
+// queueOf returns the entries of a, an artifact map this parser made, as a sequence in parse
+// order, or nil for any other map. Rules visiting artifacts in this order read their names and
+// digests front to back instead of at random places (map order).
+func (t *digestIntern) queueOf(a rules.Artifacts) iter.Seq2[string, rules.Digests] {
+	if a == nil {
+		return nil
+	}
+	for i := range t.orders {
+		o := &t.orders[i]
+		if reflect.ValueOf(o.m).UnsafePointer() != reflect.ValueOf(a).UnsafePointer() {
+			continue
+		}
+		l := o.entries
+		return func(yield func(string, rules.Digests) bool) {
+			for _, b := range l.blocks {
+				for i := range b {
+					if !yield(b[i].name, b[i].d) {
+						return
+					}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // arenaBlock is the size of the blocks that artifact names and digests are copied into.
@@ -487,6 +524,9 @@ func (s *fastScanner) artifacts() (rules.Artifacts, bool) {
 	})
 	if s.dig != nil {
 		s.dig.curMap = out
+		if len(out) == entries.len() { // always: names are strictly increasing
+			s.dig.orders = append(s.dig.orders, setOrder{out, entries})
+		}
 	}
 	return out, true
 }

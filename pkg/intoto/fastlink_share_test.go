@@ -2,6 +2,7 @@ package intoto
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,6 +80,26 @@ func testSharing(t *testing.T, n, m, k int) {
 			t.Errorf("n=%d doc %d: equal sets are not shared", n, i)
 		}
 		prev = link.Products
+		// The parse-order queue of each set yields exactly its map's entries, in name order.
+		for _, a := range []rules.Artifacts{link.Materials, link.Products} {
+			q := dig.queueOf(a)
+			if q == nil {
+				t.Fatalf("n=%d doc %d: no queue for a parsed set", n, i)
+			}
+			var names []string
+			for name, d := range q {
+				if got, ok := a[name]; !ok || got != d {
+					t.Fatalf("n=%d doc %d: queue yields %q %v, map has %v %v", n, i, name, d, got, ok)
+				}
+				names = append(names, name)
+			}
+			if len(names) != len(a) || !slices.IsSorted(names) {
+				t.Fatalf("n=%d doc %d: queue of %d names (sorted %v) for %d artifacts", n, i, len(names), slices.IsSorted(names), len(a))
+			}
+		}
+	}
+	if dig.queueOf(rules.Artifacts{"x": {}}) != nil || dig.queueOf(nil) != nil {
+		t.Fatal("a queue for a map the parser did not make")
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"slices"
 	"sort"
 	"strings"
@@ -148,7 +149,7 @@ func (v *verifier) verify(ctx context.Context, data []byte, layoutKeys []*keys.K
 				res.Warnings = append(res.Warnings, fmt.Sprintf("step %q: command %q differs from the expected command %q", s.Name, sr.Link.Command, s.ExpectedCommand))
 			}
 			if len(fails) == 0 {
-				startReadyRules(layout, progs, deps, reduced, jobs)
+				startReadyRules(layout, progs, deps, reduced, jobs, v.dig.queueOf)
 			}
 		}
 		res.Steps = append(res.Steps, sr)
@@ -656,7 +657,9 @@ func stepDeps(l *Layout, progs map[string]*itemPrograms) map[string][]string {
 
 // startReadyRules starts the rules of every step whose dependencies are all in reduced. Each
 // job gets its own snapshot of the links it reads; the links themselves are never modified.
-func startReadyRules(l *Layout, progs map[string]*itemPrograms, deps map[string][]string, reduced map[string]rules.StepArtifacts, jobs map[string]*ruleJob) {
+// queueOf gives, for an artifact map, its artifacts in the order to visit them (or nil).
+func startReadyRules(l *Layout, progs map[string]*itemPrograms, deps map[string][]string, reduced map[string]rules.StepArtifacts, jobs map[string]*ruleJob,
+	queueOf func(rules.Artifacts) iter.Seq2[string, rules.Digests]) {
 	for _, s := range l.Steps {
 		if jobs[s.Name] != nil {
 			continue
@@ -677,6 +680,7 @@ func startReadyRules(l *Layout, progs map[string]*itemPrograms, deps map[string]
 		j := &ruleJob{done: make(chan struct{})}
 		jobs[s.Name] = j
 		p, self := progs[s.Name], snap[s.Name]
+		matsQueue, prodsQueue := queueOf(self.Materials), queueOf(self.Products)
 		go func() {
 			defer close(j.done)
 			lookup := func(name string) (rules.StepArtifacts, bool) {
@@ -685,8 +689,9 @@ func startReadyRules(l *Layout, progs map[string]*itemPrograms, deps map[string]
 			}
 			// Every name in a link was checked with rules.ValidateName when the link was
 			// parsed (parse.go, fastlink.go), and a sublayout's summary is made of its links.
-			o := rules.RunOptions{NamesValidated: true, CompactConsumers: true}
+			o := rules.RunOptions{NamesValidated: true, CompactConsumers: true, Queue: matsQueue}
 			j.mats = p.materials.RunWith(rules.Materials, self, lookup, o)
+			o.Queue = prodsQueue
 			j.prods = p.products.RunWith(rules.Products, self, lookup, o)
 		}()
 	}

@@ -358,6 +358,30 @@ func checkAgainstNaive(t *testing.T, c diffCase) {
 		t.Fatalf("compact: consumed=%v outcomes=%v err=%v\nmap: consumed=%v outcomes=%v err=%v\n%v",
 			res3.Consumers(), res3.Outcomes, res3.Err, res.ConsumedBy, res.Outcomes, res.Err, c)
 	}
+	// Visiting the queue in another order (RunOptions.Queue) gives the same result; a Queue that
+	// does not yield the whole queue is ignored.
+	q := self.Materials
+	if side == Products {
+		q = self.Products
+	}
+	names := slices.Sorted(maps.Keys(q))
+	rev := slices.Clone(names)
+	slices.Reverse(rev)
+	for k, order := range [][]string{names, rev, names[:max(0, len(names)-1)], append(slices.Clone(names), "extra")} {
+		o := RunOptions{NamesValidated: valid, CompactConsumers: k%2 == 0, Queue: func(yield func(string, Digests) bool) {
+			for _, n := range order {
+				if !yield(n, q[n]) {
+					return
+				}
+			}
+		}}
+		res4 := MustCompile(rs).RunWith(side, shSelf, shSteps, o)
+		if !maps.Equal(res.ConsumedBy, res4.Consumers()) || res4.Remaining != res.Remaining ||
+			fmt.Sprint(res.Outcomes) != fmt.Sprint(res4.Outcomes) || fmt.Sprint(res.Err) != fmt.Sprint(res4.Err) {
+			t.Fatalf("queue order %q: consumed=%v outcomes=%v err=%v\nmap: consumed=%v outcomes=%v err=%v\n%v",
+				order, res4.Consumers(), res4.Outcomes, res4.Err, res.ConsumedBy, res.Outcomes, res.Err, c)
+		}
+	}
 	for _, q := range []Artifacts{self.Materials, self.Products} {
 		for n := range q {
 			k1, ok1 := res.ConsumerOf(n)

@@ -3,6 +3,8 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"iter"
+	"maps"
 	"runtime"
 	"slices"
 	"strconv"
@@ -396,6 +398,14 @@ type RunOptions struct {
 	// map of a million entries is a fifth of the run's time and ~70 bytes per artifact; the
 	// list costs 24 bytes per artifact and no hashing. Zero value: ConsumedBy is filled.
 	CompactConsumers bool
+	// Queue, when set, yields every artifact of the queue (the chosen side of self) once, in
+	// the order the run should visit them: a caller that holds the artifacts in the order they
+	// sit in memory (pkg/intoto, in the order it parsed them) saves the cache misses of a walk
+	// in map order. The order never changes the result. If Queue yields a different number of
+	// artifacts than the side's map holds, the run ignores it and walks the map; it must not
+	// yield a name twice or a name or digests that are not the map's. Zero value: the map is
+	// walked.
+	Queue iter.Seq2[string, Digests]
 }
 
 // Run applies the program to one step. side selects the queue (self.Materials or
@@ -439,6 +449,17 @@ func (p *Program) RunValidated(side Side, self StepArtifacts, steps func(name st
 
 // run is RunWith with at most procs goroutines.
 func (p *Program) run(side Side, self StepArtifacts, steps func(name string) (StepArtifacts, bool), procs int, o RunOptions) *Result {
+	if o.Queue != nil {
+		if res := p.run1(side, self, steps, procs, o); res != nil {
+			return res
+		}
+		o.Queue = nil // it did not yield the queue
+	}
+	return p.run1(side, self, steps, procs, o)
+}
+
+// run1 is run; it returns nil if o.Queue yields a different number of artifacts than the queue.
+func (p *Program) run1(side Side, self StepArtifacts, steps func(name string) (StepArtifacts, bool), procs int, o RunOptions) *Result {
 	n := len(p.rules)
 	if side != Materials && side != Products {
 		return &Result{Side: side, Outcomes: make([]Outcome, n), ConsumedBy: map[string]int{},
@@ -477,12 +498,18 @@ func (p *Program) run(side Side, self StepArtifacts, steps func(name string) (St
 
 	// Each artifact's fate depends on its own name and digests only, so artifacts can be
 	// evaluated in any order and in parallel.
+	queue := o.Queue
+	if queue == nil {
+		queue = maps.All(rc.queue)
+	}
+	visited := 0
 	var workers []*worker
 	consumers := res.ConsumedBy // nil: record in res.consumed
 	if len(rc.queue) < parallelMin || procs < 2 {
 		w := newWorker(n)
 		workers = append(workers, w)
-		for name, dig := range rc.queue {
+		for name, dig := range queue {
+			visited++
 			if c := rc.eval(w, name, dig); c >= 0 {
 				if consumers != nil {
 					consumers[name] = int(c)
@@ -554,7 +581,8 @@ func (p *Program) run(side Side, self StepArtifacts, steps func(name string) (St
 			work <- c // never blocks: at most maxInflight chunks are pending
 		}
 		var cur *chunk
-		for name, dig := range rc.queue {
+		for name, dig := range queue {
+			visited++
 			if cur == nil {
 				cur = get()
 			}
@@ -573,6 +601,9 @@ func (p *Program) run(side Side, self StepArtifacts, steps func(name string) (St
 			record(c)
 		}
 		wg.Wait()
+	}
+	if visited != len(rc.queue) {
+		return nil
 	}
 
 	outcomes := res.Outcomes

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -402,5 +403,45 @@ func TestMatchPrefixInsideURIFails(t *testing.T) {
 	var ve *verr.VerificationError
 	if !errors.As(res.Err, &ve) || ve.Artifact != "pkg://x/y" || len(res.ConsumedBy) != 0 {
 		t.Fatalf("Err = %v, consumed %v", res.Err, res.ConsumedBy)
+	}
+}
+
+// TestRunQueueParallel checks RunOptions.Queue on a queue large enough for the parallel
+// pipeline: any visiting order gives the result of the map walk.
+func TestRunQueueParallel(t *testing.T) {
+	p := MustCompile(mustParseList(t, [][]string{
+		{"MATCH", "src/*", "WITH", "PRODUCTS", "FROM", "fetch"}, {"CREATE", "bin/*"}, {"MODIFY", "doc/*"},
+		{"ALLOW", "x/*"}, {"DISALLOW", "*"}}))
+	n := parallelMin + 5000
+	self := StepArtifacts{Materials: Artifacts{}, Products: Artifacts{}}
+	fetch := StepArtifacts{Materials: Artifacts{}, Products: Artifacts{}}
+	var order []string
+	for i := range n {
+		dir := []string{"src", "bin", "doc", "x", "y"}[i%5]
+		name := fmt.Sprintf("%s/f%06d", dir, i)
+		d := sha(fmt.Sprintf("%04x", i%7))
+		self.Products[name] = d
+		if i%3 != 0 {
+			self.Materials[name] = sha(fmt.Sprintf("%04x", i%5))
+			fetch.Products[name] = d
+		}
+		order = append(order, name)
+	}
+	steps := stepMap{"fetch": fetch}.get
+	want := p.run(Products, self, steps, 2, RunOptions{})
+	for _, procs := range []int{1, 2, 4} {
+		for _, ord := range [][]string{order, order[:n-1]} {
+			got := p.run(Products, self, steps, procs, RunOptions{CompactConsumers: true, Queue: func(yield func(string, Digests) bool) {
+				for _, name := range ord {
+					if !yield(name, self.Products[name]) {
+						return
+					}
+				}
+			}})
+			if !maps.Equal(want.ConsumedBy, got.Consumers()) || want.Remaining != got.Remaining ||
+				fmt.Sprint(want.Outcomes) != fmt.Sprint(got.Outcomes) || fmt.Sprint(want.Err) != fmt.Sprint(got.Err) {
+				t.Fatalf("procs %d, queue of %d: outcomes %v err %v; want %v err %v", procs, len(ord), got.Outcomes, got.Err, want.Outcomes, want.Err)
+			}
+		}
 	}
 }
