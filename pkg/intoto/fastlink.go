@@ -325,6 +325,15 @@ func (s *fastScanner) peek() byte {
 	return 0
 }
 
+// plainByte marks the bytes that a JSON string holds as themselves and that need no UTF-8
+// check: printable ASCII other than '"' and '\\' (read-only).
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // str reads a string without escapes and returns its raw (== decoded) bytes.
 func (s *fastScanner) str() ([]byte, bool) {
 	s.ws()
@@ -332,6 +341,15 @@ func (s *fastScanner) str() ([]byte, bool) {
 		return nil, false
 	}
 	start := s.i + 1
+	// One pass for the usual string of plain ASCII; anything else takes the general loop.
+	k := start
+	for k < len(s.d) && plainByte[s.d[k]] {
+		k++
+	}
+	if k < len(s.d) && s.d[k] == '"' {
+		s.i = k + 1
+		return s.d[start:k], true
+	}
 	j := bytes.IndexByte(s.d[start:], '"')
 	if j < 0 {
 		return nil, false
@@ -398,6 +416,26 @@ func (s *fastScanner) skip() (int, int, bool) {
 	return start, s.i, depth == 0 && s.i > start
 }
 
+// hexStr reads a string of one or more hex digits (the only digest the fast path accepts; any
+// other string is left to the general path) and returns its bytes: what str returns when it
+// is a non-empty string of hex digits, in one pass.
+func (s *fastScanner) hexStr() ([]byte, bool) {
+	s.ws()
+	if s.i >= len(s.d) || s.d[s.i] != '"' {
+		return nil, false
+	}
+	start := s.i + 1
+	k := start
+	for k < len(s.d) && hexDigit[s.d[k]] {
+		k++
+	}
+	if k == start || k >= len(s.d) || s.d[k] != '"' {
+		return nil, false
+	}
+	s.i = k + 1
+	return s.d[start:k], true
+}
+
 func (s *fastScanner) writeStr(raw []byte) {
 	// raw is always a part of the input; in mirror mode, when it is the very text at the
 	// output position, the quoted string is the same bytes without comparing them.
@@ -448,8 +486,8 @@ func (s *fastScanner) artifacts() (rules.Artifacts, bool) {
 					if !ok || (n > 0 && bytes.Compare(prevAlg, alg) >= 0) || !s.lit(':') {
 						return nil, false
 					}
-					hex, ok := s.str()
-					if !ok || !isHexBytes(hex) {
+					hex, ok := s.hexStr()
+					if !ok {
 						return nil, false
 					}
 					if n > 0 {
@@ -536,14 +574,6 @@ var hexDigit = [256]bool{
 	'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true, '7': true, '8': true, '9': true,
 	'a': true, 'b': true, 'c': true, 'd': true, 'e': true, 'f': true,
 	'A': true, 'B': true, 'C': true, 'D': true, 'E': true, 'F': true,
-}
-
-func isHexBytes(b []byte) bool {
-	ok := len(b) > 0
-	for _, c := range b {
-		ok = ok && hexDigit[c]
-	}
-	return ok
 }
 
 // fastMetablockLink tries the fast path. ok is false when the general path must decide.
