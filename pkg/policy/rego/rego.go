@@ -23,6 +23,11 @@
 // (policy.BaseEntries): revocation and layout combination, so a revoked key, layout or link
 // denies whatever the module says.
 //
+// Modules can call one tinto built-in besides OPA's: tinto.artifacts_matching(artifacts,
+// pattern), the sorted names of the artifacts (an object keyed by name, such as a link's
+// products) that match an in-toto artifact pattern, with the layouts' glob semantics. It is the
+// cheap way to write a DISALLOW-like rule (see artifactsMatching).
+//
 // # Evaluation
 //
 // New parses and compiles the modules and prepares one query (rego.PrepareForEval) that reads
@@ -43,10 +48,12 @@
 package rego
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -78,6 +85,8 @@ type Policy struct {
 	reach *inputKeys // the top-level input members the modules can reach
 	// deny and warn say how the query reads each set (see resultForm).
 	deny, warn resultForm
+	// globs are the constant patterns of tinto.artifacts_matching calls, compiled by New.
+	globs globs
 	// never is the cancellation flag of evaluations whose context cannot be cancelled; nothing
 	// ever sets it, so sharing it between goroutines is safe.
 	never topdown.Cancel
@@ -141,7 +150,12 @@ func New(ctx context.Context, modules map[string]string, opts Options) (*Policy,
 		}
 		fmt.Fprintf(h, "%d:%s\x00%d:%s\x00", len(n), n, len(modules[n]), modules[n])
 	}
-	p := &Policy{id: "sha256:" + hex.EncodeToString(h.Sum(nil)), base: opts.Base,
+	g, err := constantGlobs(parsed)
+	if err != nil {
+		return nil, err
+	}
+	args = append(args, rego.Function2(artifactsMatchingFunc, g.artifactsMatching))
+	p := &Policy{id: "sha256:" + hex.EncodeToString(h.Sum(nil)), base: opts.Base, globs: g,
 		reach: reachableInput(parsed), never: topdown.NewCancel()}
 	if parsed == nil { // New fails below; the forms only shape the query
 		p.deny, p.warn = formOther, formOther
@@ -359,12 +373,14 @@ func items(v ast.Value) []item {
 		out = make([]item, 0, x.Len())
 		x.Foreach(add)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].code != out[j].code {
-			return out[i].code < out[j].code
-		}
-		return out[i].msg < out[j].msg
-	})
+	if len(out) > 1 {
+		slices.SortFunc(out, func(a, b item) int {
+			if c := cmp.Compare(a.code, b.code); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.msg, b.msg)
+		})
+	}
 	return out
 }
 
