@@ -28,8 +28,8 @@ type Chain struct {
 	Features []string
 	// PythonRepaired is python's verdict on the chain as tinto reads it: the malformed link
 	// file removed ("malformed-link"), the bad extra signature dropped ("extra-bad-signature"),
-	// the link that names another step removed ("link-name-mismatch"). Nil when the chain has
-	// none of these.
+	// the link that names another step removed ("link-name-mismatch"), the sublayout that fails
+	// on its own removed ("sublayout-failed"). Nil when the chain has none of these.
 	PythonRepaired *Verdict
 }
 
@@ -100,6 +100,11 @@ const (
 	// DevThresholdZero: a step with threshold 0. python in-toto accepts it; tinto rejects the
 	// layout (deviation 7).
 	DevThresholdZero = "threshold-0"
+	// DevSublayoutFailed: a functionary's link is a sublayout that fails verification. python
+	// in-toto aborts (verify_sublayouts raises the sublayout's exception) even when the step's
+	// threshold is met without it; tinto does not count the link, as any other invalid
+	// candidate, and the step passes if enough other links count (deviation 14).
+	DevSublayoutFailed = "sublayout-failed"
 )
 
 // Classify returns the name of the deliberate deviation that explains a disagreement between
@@ -115,7 +120,7 @@ func Classify(c Chain, py, ours Verdict) string {
 	// deviations. The deviations below only make tinto stricter.
 	if c.PythonRepaired != nil {
 		repaired := Chain{Seed: c.Seed, Features: slices.DeleteFunc(slices.Clone(c.Features), func(f string) bool {
-			return f == "malformed-link" || f == "extra-bad-signature"
+			return f == "malformed-link" || f == "extra-bad-signature" || f == "sublayout-failed"
 		})}
 		alt := *c.PythonRepaired
 		if Agree(repaired, alt, ours) {
@@ -124,6 +129,8 @@ func Classify(c Chain, py, ours Verdict) string {
 				return DevMalformedLink
 			case c.Has("extra-bad-signature"):
 				return DevExtraBadSignature
+			case c.Has("sublayout-failed"):
+				return DevSublayoutFailed
 			}
 			return DevLinkName
 		}

@@ -30,6 +30,15 @@ var (
 type manifest struct {
 	Chains  []genChain `json:"chains"`
 	Seconds float64    `json:"seconds"`
+	// KeygenSeconds is the time the key pool took (gpg keys included).
+	KeygenSeconds float64 `json:"keygen_seconds"`
+	// GPGHome is the GNUPGHOME of the run's OpenPGP keys ("" without them); GPGSkip says why
+	// there are none.
+	GPGHome string `json:"gpg_home"`
+	GPGSkip string `json:"gpg_skip"`
+	// PrivateKeys is a JSON file: keyid -> securesystemslib private key dict, for every key
+	// (other than the OpenPGP ones) that signed anything in the run.
+	PrivateKeys string `json:"private_keys"`
 }
 
 type genChain struct {
@@ -46,6 +55,8 @@ type genChain struct {
 	// PythonRepaired is python's verdict on the chain without the changes tinto tolerates and
 	// python does not (features "malformed-link", "extra-bad-signature"), or nil.
 	PythonRepaired *pyVerdict `json:"python_repaired"`
+	// Sublayouts are the sublayout files of the chain (at link paths), nested ones included.
+	Sublayouts []string `json:"sublayouts"`
 }
 
 type pyVerdict struct {
@@ -58,8 +69,11 @@ func (v *pyVerdict) verdict() Verdict { return Verdict{OK: v.OK, Class: v.Exc, M
 
 type genKey struct {
 	Path  string `json:"path"`
-	Type  string `json:"type"`
+	Type  string `json:"type"` // rsa, ed25519, ecdsa, or gpg
 	SSLib string `json:"sslib"`
+	// GPG is an OpenPGP key's fingerprint, in the keyring GPGHome (Type "gpg").
+	GPG     string `json:"gpg"`
+	GPGHome string `json:"gpg_home"`
 }
 
 func (g *genChain) chain() Chain {
@@ -221,12 +235,32 @@ var reasonRE = regexp.MustCompile(`\b(bad-signature|threshold|unknown-key|expire
 
 // verifyCLI runs `tinto intoto verify` on a chain and returns its verdict.
 func verifyCLI(bin string, c *genChain) Verdict {
-	args := []string{"intoto", "verify", "-l", c.Layout, "--link-dir", c.LinkDir}
+	return verifyCLIAt(bin, c, c.Layout, c.LinkDir)
+}
+
+// verifyCLIAt runs `tinto intoto verify` on the layout and link directory given, with the
+// chain's keys and parameters.
+func verifyCLIAt(bin string, c *genChain, layout, linkDir string) Verdict {
+	args := []string{"intoto", "verify", "-l", layout, "--link-dir", linkDir}
+	gpgHome := ""
 	for _, k := range c.Keys {
-		args = append(args, "-k", k.Path)
+		if k.Type == "gpg" {
+			args = append(args, "-g", k.GPG)
+			gpgHome = k.GPGHome
+		}
+	}
+	if gpgHome != "" {
+		args = append(args, "--gpg-home", gpgHome)
 	}
 	for _, k := range c.Keys {
-		args = append(args, "-t", k.Type)
+		if k.Type != "gpg" {
+			args = append(args, "-k", k.Path)
+		}
+	}
+	for _, k := range c.Keys {
+		if k.Type != "gpg" {
+			args = append(args, "-t", k.Type)
+		}
 	}
 	names := make([]string, 0, len(c.Params))
 	for k := range c.Params {
@@ -323,7 +357,10 @@ func TestDifferentialPython(t *testing.T) {
 	bin := tintoBinary(t)
 	start := time.Now()
 	outs := runAll(m, func(c *genChain) Verdict { return verifyCLI(bin, c) })
-	t.Logf("python generated and verified %d chains in %.1fs", len(m.Chains), m.Seconds)
+	t.Logf("python generated and verified %d chains in %.1fs (keys: %.1fs)", len(m.Chains), m.Seconds, m.KeygenSeconds)
+	if m.GPGSkip != "" {
+		t.Logf("no OpenPGP keys in the chains: %s", m.GPGSkip)
+	}
 	t.Logf("tinto verified %d chains in %v", len(outs), time.Since(start).Round(time.Millisecond))
 	report(t, "python", outs, func(o *outcome) {
 		o.deviation = Classify(o.c.chain(), o.py, o.ours)

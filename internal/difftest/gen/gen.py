@@ -38,7 +38,9 @@ import logging
 import os
 import random
 import shutil
+import subprocess
 import sys
+import tempfile
 import time
 
 import securesystemslib.interface as sslib_interface
@@ -46,7 +48,7 @@ import securesystemslib.keys as sslib_keys
 
 import in_toto.settings
 from in_toto import runlib, verifylib
-from in_toto.models.layout import Inspection, Layout, Step
+from in_toto.models.layout import Inspection, Layout, Step, SUBLAYOUT_LINK_DIR_FORMAT
 from in_toto.models.link import Link, FILENAME_FORMAT
 from in_toto.models.metadata import Metablock
 
@@ -78,7 +80,7 @@ _memoize_rsa_private_key_loading()
 class KeyPool:
   """A pool of keys generated once per process; chains pick from it."""
 
-  def __init__(self):
+  def __init__(self, gpg_home=None):
     self.keys = []  # list of (kind, private key dict)
     for bits in (2048, 2048, 3072):
       self.keys.append(("rsa", sslib_keys.generate_rsa_key(bits)))
@@ -86,6 +88,19 @@ class KeyPool:
       self.keys.append(("ed25519", sslib_keys.generate_ed25519_key()))
     for scheme in ("ecdsa-sha2-nistp256",) * 6:
       self.keys.append(("ecdsa", sslib_keys.generate_ecdsa_key(scheme)))
+    # Every private key a chain may be signed with, by keyid (the Go side re-signs chains as
+    # DSSE envelopes with them): the pool keys and the RSA keys with another scheme.
+    self.private = {k["keyid"]: k for _, k in self.keys}
+    # OpenPGP keys (gpg_keys), or none when gpg is not installed (gpg_skip says why).
+    self.gpg_home = gpg_home
+    self.gpg = []
+    self.gpg_skip = ""
+    if gpg_home:
+      try:
+        self.gpg = make_gpg_keys(gpg_home)
+      except Exception as e:  # reported in the manifest; the chains use no gpg keys
+        self.gpg_skip = "gpg key generation failed: %s: %s" % (type(e).__name__, e)
+        self.gpg = []
 
   def pick(self, rng, n, exclude=()):
     """n distinct keys, none of whose keyids is in exclude."""
@@ -105,12 +120,68 @@ class KeyPool:
     return out
 
 
-def rsa_with_scheme(key, scheme):
+def rsa_with_scheme(key, scheme, pool=None):
   """A copy of an RSA key dict with another signing scheme (and so another keyid)."""
   k = copy.deepcopy(key)
   k["scheme"] = scheme
   k["keyid"] = sslib_keys._get_keyid(k["keytype"], scheme, {"public": k["keyval"]["public"]})
+  if pool is not None:
+    pool.private[k["keyid"]] = k
   return k
+
+
+# ---------------------------------------------------------------------------
+# OpenPGP keys (made once per run with gpg, in a temporary GNUPGHOME)
+
+# (kind, user id, primary algorithm and usage, signing subkey algorithm or None)
+GPG_SPECS = [
+    ("gpg-rsa-subkey", "Sub <sub@example.org>", ("rsa2048", "cert"), "rsa2048"),
+    ("gpg-dsa", "Dsa <dsa@example.org>", ("dsa2048", "sign"), None),
+    ("gpg-ed25519", "Edd <edd@example.org>", ("ed25519", "sign"), None),
+    ("gpg-rsa", "Rsa <rsa@example.org>", ("rsa2048", "sign"), None),
+]
+
+
+def make_gpg_keys(home):
+    """Generates the OpenPGP keys of GPG_SPECS in home (no passphrase) and returns one dict per
+    key: kind, keyid (the one signatures and link file names carry: the signing subkey's when
+    there is one), primary (the key the layout lists), pub (securesystemslib's export)."""
+    import securesystemslib.gpg.functions as sslib_gpg
+    os.makedirs(home, mode=0o700, exist_ok=True)
+    env = dict(os.environ, GNUPGHOME=home)
+
+    def gpg(*args):
+        return subprocess.run(["gpg", "--batch", "--passphrase", "", "--pinentry-mode", "loopback"] + list(args),
+                              env=env, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout
+
+    def fprs(uid):
+        out = gpg("--list-keys", "--with-colons", uid).decode()
+        return [l.split(":")[9].lower() for l in out.splitlines() if l.startswith("fpr:")]
+
+    keys = []
+    for kind, uid, (algo, usage), sub in GPG_SPECS:
+        gpg("--quick-gen-key", uid, algo, usage, "never")
+        primary = fprs(uid)[0]
+        keyid = primary
+        if sub:
+            gpg("--quick-add-key", primary, sub, "sign", "never")
+            keyid = fprs(uid)[-1]
+        pub = sslib_gpg.export_pubkey(primary, homedir=home)
+        keys.append({"kind": kind, "keyid": keyid, "primary": primary, "pub": pub, "gpg": True})
+    return keys
+
+
+def is_gpg(k):
+  return isinstance(k, dict) and k.get("gpg") is True
+
+
+def main_id(k):
+  """The keyid a layout lists for k (a gpg key's primary key)."""
+  return k["primary"] if is_gpg(k) else k["keyid"]
+
+
+def pubdict(k):
+  return k["pub"] if is_gpg(k) else public(k)
 
 
 def public(key):
@@ -248,6 +319,8 @@ class Chain:
     # Features added later draw from rng2, so that a seed keeps producing the same chain
     # structure as before they were added.
     self.rng2 = random.Random(seed * 7919 + 1)
+    # Sublayouts and OpenPGP keys draw from rng3, for the same reason.
+    self.rng3 = random.Random(seed * 104729 + 3)
     self.pool = pool
     self.dir = os.path.abspath(os.path.join(root, "c%d" % seed))
     self.work = os.path.join(self.dir, "work")
@@ -257,6 +330,11 @@ class Chain:
     for d in (self.work, self.links, self.keysdir, self.tmp):
       os.makedirs(d)
     self.features = []
+    # Sublayout files (at link paths) of this chain, and for each top-level one python's verdict
+    # on the sublayout alone (sub_checks: (path, ok)).
+    self.sublayouts = []
+    self.sub_checks = []
+    self.file_ids = {}
 
   def feature(self, f):
     self.features.append(f)
@@ -540,28 +618,198 @@ class Chain:
 
   # -- recording ----------------------------------------------------------------------
 
+  def sign(self, mb, key):
+    """Signs a Metablock with key (a securesystemslib key dict or one of the pool's gpg keys)."""
+    if is_gpg(key):
+      mb.sign_gpg(gpg_keyid=key["keyid"], gpg_home=self.pool.gpg_home)
+    else:
+      mb.sign(key)
+
+  def key_kwargs(self, key):
+    if is_gpg(key):
+      return {"gpg_keyid": key["keyid"], "gpg_home": self.pool.gpg_home}
+    return {"signing_key": key}
+
   def record_start(self, name, key):
     cwd = os.getcwd()
     os.chdir(self.tmp)
     try:
-      runlib.in_toto_record_start(name, ["."], signing_key=key, base_path=self.work)
+      runlib.in_toto_record_start(name, ["."], base_path=self.work, **self.key_kwargs(key))
     finally:
       os.chdir(cwd)
 
   def record_stop(self, name, key):
     cwd = os.getcwd()
     os.chdir(self.tmp)
+    aside = []
+    if is_gpg(key):
+      # With a gpg key, in_toto_record_stop globs for the step's unfinished link and wants
+      # exactly one: hide the other functionary's while this one stops.
+      mine = ".%s.%s.link-unfinished" % (name, key["keyid"][:8])
+      for f in os.listdir("."):
+        if f.startswith(".%s." % name) and f.endswith(".link-unfinished") and f != mine:
+          os.rename(f, f + ".aside")
+          aside.append(f)
     try:
-      runlib.in_toto_record_stop(name, ["."], signing_key=key, base_path=self.work,
-                                 metadata_directory=self.links)
+      runlib.in_toto_record_stop(name, ["."], base_path=self.work, metadata_directory=self.links,
+                                 **self.key_kwargs(key))
     finally:
+      for f in aside:
+        os.rename(f + ".aside", f)
       os.chdir(cwd)
 
   def link_path(self, step, keyid):
+    # in_toto_record_stop names a link signed with a gpg subkey after the primary key (it
+    # exports the key bundle); a link signed with sign_gpg is named here after the subkey, as
+    # in_toto_run names it. python and tinto look for both.
+    keyid = self.file_ids.get(keyid, keyid)
     return os.path.join(self.links, FILENAME_FORMAT.format(step_name=step, keyid=keyid))
 
   def load_link(self, step, keyid):
     return Metablock.load(self.link_path(step, keyid))
+
+  # -- sublayouts ---------------------------------------------------------------------
+
+  def add_sublayout(self, steps, funcs):
+    """Replaces one functionary's link by a sublayout signed by the functionary (third
+    stream): the sublayout's steps go from the link's materials to its products, so that its
+    summary link (python: materials of its first step, products of its last) is the link it
+    replaces; its links are in links/<step>.<keyid8>/."""
+    cands = [(i, j) for i in range(len(steps)) for j, k in enumerate(funcs[i])
+             if not is_gpg(k) and os.path.exists(self.link_path(steps[i], k["keyid"]))]
+    if not cands:
+      return
+    i, j = self.rng3.choice(cands)
+    k = funcs[i][j]
+    path = self.link_path(steps[i], k["keyid"])
+    link = Metablock.load(path).signed
+    mb, ok = self.make_sublayout(self.links, steps[i], k, dict(link.materials), dict(link.products), 0)
+    mb.dump(path)
+    self.sublayouts.append(path)
+    self.sub_checks.append((path, ok))
+
+  def make_sublayout(self, link_dir, step, signer, mats, prods, depth):
+    """A sublayout for step signed by signer, whose links it writes; returns the Metablock and
+    whether python verifies it on its own."""
+    rng = self.rng3
+    self.feature("sublayout" if depth == 0 else "sublayout-nested")
+    sub_dir = os.path.join(link_dir, SUBLAYOUT_LINK_DIR_FORMAT.format(name=step, keyid=signer["keyid"]))
+    os.makedirs(sub_dir)
+    n = rng.choice([1, 2, 2, 3])
+    names = ["%s-%d" % (rng.choice(["compile", "check", "pack", "gen"]), t) for t in range(n)]
+    states = [dict(mats)]
+    for t in range(n - 1):
+      st = dict(states[-1])
+      new = "sub/%s.o" % names[t] if rng.random() < 0.7 else rand_name(rng, True)
+      for a in sorted(st):
+        r = rng.random()
+        if r < 0.1:
+          st[a] = {"sha256": sha256(os.urandom(8))}
+        elif r < 0.15:
+          del st[a]
+      st[new] = {"sha256": sha256(os.urandom(8))}
+      states.append(st)
+    states.append(dict(prods))
+    funcs, thresholds = [], []
+    for t in range(n):
+      m, th = 1, 1
+      if rng.random() < 0.2:
+        m, th = 2, rng.choice([1, 2])
+        self.feature("sublayout-threshold-%d-of-2" % th)
+      ks = [k for _, k in self.pool.pick(rng, m)]
+      funcs.append(ks)
+      thresholds.append(th)
+    nested = None
+    if depth == 0 and rng.random() < 0.2:
+      singles = [t for t in range(n) if len(funcs[t]) == 1]
+      if singles:
+        nested = rng.choice(singles)
+
+    # Rules, with the generator's rule makers on the third stream.
+    saved = (self.rng, self.clean)
+    self.rng, self.clean = rng, rng.random() < 0.8
+    try:
+      layout = Layout()
+      failure = rng.choice(["none"] * 12 + ["tamper", "missing-link", "wrong-key", "bad-sig",
+                                            "expired", "rule"])
+      self.feature("sublayout-failure-" + failure)
+      layout.expires = "2019-01-01T00:00:00Z" if failure == "expired" else "2099-01-01T00:00:00Z"
+      for ks in funcs:
+        for k in ks:
+          layout.add_functionary_key(public(k))
+      for t, name in enumerate(names):
+        a, b = states[t], states[t + 1]
+        ops = {"created": sorted(set(b) - set(a)), "deleted": sorted(set(a) - set(b)),
+               "modified": sorted(x for x in a if x in b and a[x] != b[x]), "copied": None}
+        s = Step(name=name)
+        s.pubkeys = [k["keyid"] for k in funcs[t]]
+        s.threshold = thresholds[t]
+        s.expected_materials = self.rules_for("materials", t, names, a, b, ops)
+        s.expected_products = self.rules_for("products", t, names, a, b, ops)
+        layout.steps.append(s)
+      if failure == "rule":
+        s = rng.choice(layout.steps)
+        s.expected_products.insert(0, ["REQUIRE", "no/such/file"])
+      layout.validate()
+      self.tag_backslashes(layout, [(states[t], states[t + 1]) for t in range(n)], None)
+    finally:
+      self.rng, self.clean = saved
+
+    # Links.
+    paths = []
+    for t, name in enumerate(names):
+      for k in funcs[t]:
+        p = os.path.join(sub_dir, FILENAME_FORMAT.format(step_name=name, keyid=k["keyid"]))
+        if t == nested:
+          mb, _ = self.make_sublayout(sub_dir, name, k, states[t], states[t + 1], depth + 1)
+          self.sublayouts.append(p)
+        else:
+          mb = Metablock(signed=Link(name=name, materials=states[t], products=states[t + 1]))
+          mb.sign(k)
+        mb.dump(p)
+        paths.append((t, k, p))
+    if failure == "tamper":
+      cands = [(t, k, p) for t, k, p in paths if t != nested]
+      if cands:
+        t, k, p = rng.choice(cands)
+        mbl = Metablock.load(p)
+        arts = mbl.signed.materials if (t > 0 and rng.random() < 0.5) or not mbl.signed.products else mbl.signed.products
+        if arts:
+          arts[rng.choice(sorted(arts))] = {"sha256": sha256(b"tampered")}
+        else:
+          arts["tampered"] = {"sha256": sha256(b"tampered")}
+        mbl.signatures = []
+        mbl.sign(k)
+        mbl.dump(p)
+    elif failure == "missing-link":
+      os.remove(rng.choice(paths)[2])
+    elif failure == "wrong-key":
+      t, k, p = rng.choice(paths)
+      mbl = Metablock.load(p)
+      mbl.signatures = []
+      used = {x["keyid"] for ks in funcs for x in ks}
+      mbl.sign(self.pool.pick(rng, 1, used)[0][1])
+      mbl.dump(p)
+    elif failure == "bad-sig":
+      t, k, p = rng.choice(paths)
+      with open(p) as f:
+        doc = json.load(f)
+      sig = doc["signatures"][0]["sig"]
+      pos = rng.randrange(len(sig))
+      doc["signatures"][0]["sig"] = sig[:pos] + ("0" if sig[pos] != "0" else "1") + sig[pos + 1:]
+      with open(p, "w") as f:
+        json.dump(doc, f, indent=1, sort_keys=True)
+
+    mb = Metablock(signed=layout)
+    mb.sign(signer)
+    # python's verdict on the sublayout alone, as its verify_sublayouts computes it.
+    try:
+      verifylib.in_toto_verify(copy.deepcopy(mb), {signer["keyid"]: public(signer)}, sub_dir,
+                               step_name=step, persist_inspection_links=False)
+      ok = True
+    except Exception:
+      ok = False
+    return mb, ok
 
   # -- generation ---------------------------------------------------------------------
 
@@ -601,13 +849,26 @@ class Chain:
       for kind, k in self.pool.pick(rng, n, used):
         if kind == "rsa" and rng.random() < 0.3:
           k = rsa_with_scheme(k, rng.choice(["rsa-pkcs1v15-sha256", "rsassa-pss-sha384",
-                                              "rsa-pkcs1v15-sha512"]))
+                                              "rsa-pkcs1v15-sha512"]), self.pool)
           self.feature("rsa-scheme-" + k["scheme"])
         self.feature("key-" + kind)
         used.add(k["keyid"])
         ks.append(k)
       funcs.append(ks)
       thresholds.append(t)
+    if self.pool.gpg and self.rng3.random() < 0.15:
+      # A functionary with an OpenPGP key: its links are signed by gpg (with the signing subkey,
+      # for the RSA key that has one; the link file name then carries the subkey's keyid).
+      i = self.rng3.randrange(nsteps)
+      j = self.rng3.randrange(len(funcs[i]))
+      cands = [g for g in self.pool.gpg if g["primary"] not in used]
+      g = self.rng3.choice(cands)
+      used.add(g["primary"])
+      funcs[i][j] = g
+      if not synthetic:
+        self.file_ids[g["keyid"]] = g["primary"]
+      self.feature("key-gpg")
+      self.feature("key-" + g["kind"])
 
     # Initial files.
     for _ in range(rng.choice([1, 2, 3, 5, 8])):
@@ -664,7 +925,7 @@ class Chain:
             p["disagree-extra"] = {"sha256": sha256(b"x")}
           link = Link(name=step, materials=mats, products=p)
           mb = Metablock(signed=link)
-          mb.sign(k)
+          self.sign(mb, k)
           mb.dump(self.link_path(step, k["keyid"]))
       else:
         for k in ks:
@@ -689,6 +950,9 @@ class Chain:
             f.write(b"tampered")
         self.feature("tampered")
 
+    if self.rng3.random() < 0.12:
+      self.add_sublayout(steps, funcs)
+
     # Layout.
     layout_keys_all = self.pool.pick(rng, 2)
     lkind, lkey = layout_keys_all[0]
@@ -697,11 +961,11 @@ class Chain:
     layout.expires = "2019-01-01T00:00:00Z" if failure == "expired" else "2099-01-01T00:00:00Z"
     for ks in funcs:
       for k in ks:
-        layout.add_functionary_key(public(k))
+        layout.add_functionary_key(pubdict(k))
     for i, step in enumerate(steps):
       mats, prods = step_arts[i]
       s = Step(name=step)
-      s.pubkeys = [k["keyid"] for k in funcs[i]]
+      s.pubkeys = [main_id(k) for k in funcs[i]]
       s.threshold = thresholds[i]
       s.expected_materials = self.rules_for("materials", i, steps, mats, prods, ops_list[i])
       s.expected_products = self.rules_for("products", i, steps, mats, prods, ops_list[i])
@@ -723,13 +987,22 @@ class Chain:
       inspection = self.add_inspection(layout, steps)
       layout.validate()
       self.tag_backslashes(layout, step_arts, params)
+    if inspection is None and self.pool.gpg and self.rng3.random() < 0.1:
+      # An OpenPGP layout key (tinto gets it with --gpg/--gpg-home, python exports it with
+      # securesystemslib's gpg functions, as in-toto-verify --gpg does).
+      g = self.rng3.choice(self.pool.gpg)
+      layout_keys_all[0] = ("gpg", g)
+      lkind, lkey = layout_keys_all[0]
+      self.feature("layout-gpg")
+      self.feature("key-gpg")
+      self.feature("key-" + g["kind"])
     mb = Metablock(signed=layout)
-    mb.sign(lkey)
+    self.sign(mb, lkey)
     verify_keys = [layout_keys_all[0]]
     if failure == "layout-wrong-key":
       verify_keys = [layout_keys_all[1]]
     elif failure == "layout-two-keys":
-      mb.sign(layout_keys_all[1][1])
+      self.sign(mb, layout_keys_all[1][1])
       verify_keys = layout_keys_all
     elif failure == "layout-one-of-two":
       verify_keys = layout_keys_all
@@ -758,9 +1031,10 @@ class Chain:
       path = self.link_path(steps[i], k["keyid"])
       with open(path) as f:
         doc = json.load(f)
-      sig = doc["signatures"][0]["sig"]
+      field = "signature" if "signature" in doc["signatures"][0] else "sig"  # gpg: "signature"
+      sig = doc["signatures"][0][field]
       pos = rng.randrange(len(sig))
-      doc["signatures"][0]["sig"] = sig[:pos] + ("0" if sig[pos] != "0" else "1") + sig[pos + 1:]
+      doc["signatures"][0][field] = sig[:pos] + ("0" if sig[pos] != "0" else "1") + sig[pos + 1:]
       with open(path, "w") as f:
         json.dump(doc, f, indent=1, sort_keys=True)
 
@@ -799,7 +1073,8 @@ class Chain:
     touched = {p for p, _ in self.repairs}
     existing = [(i, k) for i in range(nsteps) for k in funcs[i]
                 if os.path.exists(self.link_path(steps[i], k["keyid"]))
-                and self.link_path(steps[i], k["keyid"]) not in touched]
+                and self.link_path(steps[i], k["keyid"]) not in touched
+                and not is_gpg(k)]
     if existing and self.rng2.random() < 0.05:
       # A bad signature by the same keyid before the good one (deviation 4).
       i, k = self.rng2.choice(existing)
@@ -813,7 +1088,8 @@ class Chain:
       self.repairs.append((path, original))
       touched.add(path)
       self.feature("extra-bad-signature")
-    existing = [(i, k) for i, k in existing if self.link_path(steps[i], k["keyid"]) not in touched]
+    existing = [(i, k) for i, k in existing if self.link_path(steps[i], k["keyid"]) not in touched
+                and self.link_path(steps[i], k["keyid"]) not in self.sublayouts]
     if existing and self.rng2.random() < 0.025:
       # A link whose signed name is not its step's (deviation 13): python does not look.
       i, k = self.rng2.choice(existing)
@@ -821,14 +1097,25 @@ class Chain:
       mbl = Metablock.load(path)
       mbl.signed.name = steps[i] + "-renamed"
       mbl.signatures = []
-      mbl.sign(k)
+      self.sign(mbl, k)
       mbl.dump(path)
       self.repairs.append((path, None))  # tinto does not count it: as if absent
       self.feature("link-name-mismatch")
 
+    # A top-level sublayout that fails on its own: python aborts verification, tinto does not
+    # count the link (the step may still meet its threshold); python also verifies the chain
+    # without it.
+    for path, ok in self.sub_checks:
+      if not ok and os.path.exists(path) and path not in {p for p, _ in self.repairs}:
+        self.repairs.append((path, None))
+        self.feature("sublayout-failed")
+
     # Layout keys, as files for the CLIs.
     key_args = []
     for j, (kind, k) in enumerate(verify_keys):
+      if kind == "gpg":
+        key_args.append({"type": "gpg", "gpg": k["primary"], "gpg_home": self.pool.gpg_home})
+        continue
       p = os.path.join(self.keysdir, "layout%d.pub" % j)
       write_layout_pubkey(k, kind, p)
       key_args.append({"path": p, "type": kind, "sslib": p + ".sslib.json"})
@@ -858,8 +1145,14 @@ class Chain:
 
   def verify(self, key_args):
     layout = Metablock.load(os.path.join(self.dir, "root.layout"))
+    files = [k for k in key_args if k["type"] != "gpg"]
     key_dict = sslib_interface.import_publickeys_from_file(
-        [k["path"] for k in key_args], [k["type"] for k in key_args])
+        [k["path"] for k in files], [k["type"] for k in files]) if files else {}
+    gpg_ids = [k["gpg"] for k in key_args if k["type"] == "gpg"]
+    if gpg_ids:
+      # As in-toto-verify --gpg KEYID --gpg-home DIR.
+      import securesystemslib.gpg.functions as sslib_gpg
+      key_dict.update(sslib_gpg.export_pubkeys(gpg_ids, homedir=self.pool.gpg_home))
     # Inspections run in, and record, the current directory: work/.
     cwd = os.getcwd()
     os.chdir(self.work)
@@ -878,10 +1171,21 @@ def main():
   ap.add_argument("--out", required=True)
   ap.add_argument("--seed", type=int, default=1)
   ap.add_argument("--chains", type=int, default=300)
+  ap.add_argument("--no-gpg", action="store_true", help="use no OpenPGP keys")
   args = ap.parse_args()
   in_toto.settings.ARTIFACT_EXCLUDE_PATTERNS = ["*.link*", "*~", "*.pyc"]
   t0 = time.time()
-  pool = KeyPool()
+  gpg_home = None
+  gpg_skip = ""
+  if args.no_gpg:
+    gpg_skip = "--no-gpg"
+  elif shutil.which("gpg") is None:
+    gpg_skip = "gpg is not installed (apt-get install -y gnupg)"
+  else:
+    gpg_home = os.path.join(os.path.abspath(args.out), "gnupg")
+  pool = KeyPool(gpg_home)
+  gpg_skip = gpg_skip or pool.gpg_skip
+  gpg_seconds = time.time() - t0
   out = []
   for i in range(args.chains):
     seed = args.seed + i
@@ -904,9 +1208,19 @@ def main():
         "features": sorted(set(c.features)),
         "python": verdict,
         "python_repaired": alt,
+        "sublayouts": c.sublayouts,
     })
+  if gpg_home:
+    subprocess.run(["gpgconf", "--homedir", gpg_home, "--kill", "gpg-agent"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  # The private keys, for the Go side to re-sign chains as DSSE envelopes.
+  with open(os.path.join(args.out, "private-keys.json"), "w") as f:
+    json.dump(pool.private, f)
   with open(os.path.join(args.out, "manifest.json"), "w") as f:
-    json.dump({"chains": out, "seconds": time.time() - t0}, f, indent=1)
+    json.dump({"chains": out, "seconds": time.time() - t0, "keygen_seconds": gpg_seconds,
+               "gpg_home": gpg_home or "", "gpg_skip": gpg_skip,
+               "private_keys": os.path.join(os.path.abspath(args.out), "private-keys.json")},
+              f, indent=1)
 
 
 if __name__ == "__main__":
