@@ -9,8 +9,13 @@ Chain i uses random.Random(S + i) and is written to DIR/c<S+i>/:
   keys/              the layout public keys as the in-toto-verify CLI reads them
                      (RSA: PEM, ed25519/ecdsa: securesystemslib JSON), plus <name>.sslib.json
                      with the full securesystemslib key dict (for in-toto-golang)
-  links/             the link files (in_toto_record_start/stop or Link + Metablock.sign)
+  links/             the link files (in_toto_record_start/stop or Link + Metablock.sign), and
+                     for a sublayout its links in links/<step>.<keyid8>/
   work/              the files the functionaries worked on (recorded artifacts)
+
+and once per run DIR/gnupg/ (the GNUPGHOME of the OpenPGP keys, unless gpg is missing or
+--no-gpg) and DIR/private-keys.json (keyid -> securesystemslib private key dict of every other
+key that signed anything: the Go side re-signs chains as DSSE envelopes with them).
 
 After writing a chain, the same process verifies it with in_toto.verifylib.in_toto_verify (in
 work/, where inspections run) and the layout keys loaded with
@@ -25,8 +30,8 @@ dropped).
 
 Key material comes from os.urandom, so only the structure of a chain is a function of its seed;
 verdicts do not depend on key bytes. Features added after the first version draw from a second
-random stream (rng2), so that the main stream, and with it every older seed's chain structure,
-stays the same.
+random stream (rng2; sublayouts and OpenPGP keys from a third, rng3), so that the main stream,
+and with it every older seed's chain structure, stays the same.
 """
 
 import argparse
@@ -331,7 +336,7 @@ class Chain:
       os.makedirs(d)
     self.features = []
     # Sublayout files (at link paths) of this chain, and for each top-level one python's verdict
-    # on the sublayout alone (sub_checks: (path, ok)).
+    # on the sublayout alone (sub_checks: (path, step, ok)).
     self.sublayouts = []
     self.sub_checks = []
     self.file_ids = {}
@@ -670,7 +675,7 @@ class Chain:
 
   # -- sublayouts ---------------------------------------------------------------------
 
-  def add_sublayout(self, steps, funcs):
+  def add_sublayout(self, steps, funcs, thresholds):
     """Replaces one functionary's link by a sublayout signed by the functionary (third
     stream): the sublayout's steps go from the link's materials to its products, so that its
     summary link (python: materials of its first step, products of its last) is the link it
@@ -683,14 +688,18 @@ class Chain:
     k = funcs[i][j]
     path = self.link_path(steps[i], k["keyid"])
     link = Metablock.load(path).signed
-    mb, ok = self.make_sublayout(self.links, steps[i], k, dict(link.materials), dict(link.products), 0)
+    mb, ok, changed = self.make_sublayout(self.links, steps[i], k, dict(link.materials), dict(link.products), 0)
+    if changed and len(funcs[i]) == 2:
+      # The sublayout's summary is no longer the other functionary's link.
+      self.feature("links-disagree-threshold-%d" % thresholds[i])
     mb.dump(path)
     self.sublayouts.append(path)
-    self.sub_checks.append((path, ok))
+    self.sub_checks.append((path, steps[i], ok))
 
   def make_sublayout(self, link_dir, step, signer, mats, prods, depth):
-    """A sublayout for step signed by signer, whose links it writes; returns the Metablock and
-    whether python verifies it on its own."""
+    """A sublayout for step signed by signer, whose links it writes; returns the Metablock,
+    whether python verifies it on its own, and whether a failure changed the artifacts of its
+    summary link (the first step's materials or the last step's products)."""
     rng = self.rng3
     self.feature("sublayout" if depth == 0 else "sublayout-nested")
     sub_dir = os.path.join(link_dir, SUBLAYOUT_LINK_DIR_FORMAT.format(name=step, keyid=signer["keyid"]))
@@ -761,19 +770,25 @@ class Chain:
       for k in funcs[t]:
         p = os.path.join(sub_dir, FILENAME_FORMAT.format(step_name=name, keyid=k["keyid"]))
         if t == nested:
-          mb, _ = self.make_sublayout(sub_dir, name, k, states[t], states[t + 1], depth + 1)
+          mb, _, _ = self.make_sublayout(sub_dir, name, k, states[t], states[t + 1], depth + 1)
           self.sublayouts.append(p)
         else:
           mb = Metablock(signed=Link(name=name, materials=states[t], products=states[t + 1]))
           mb.sign(k)
         mb.dump(p)
         paths.append((t, k, p))
+    changed = False
     if failure == "tamper":
       cands = [(t, k, p) for t, k, p in paths if t != nested]
       if cands:
         t, k, p = rng.choice(cands)
+        if len(funcs[t]) == 2:
+          # The step's two links now disagree (see docs/intoto-deviations.md, links-disagree).
+          self.feature("links-disagree-threshold-%d" % thresholds[t])
         mbl = Metablock.load(p)
-        arts = mbl.signed.materials if (t > 0 and rng.random() < 0.5) or not mbl.signed.products else mbl.signed.products
+        mat = (t > 0 and rng.random() < 0.5) or not mbl.signed.products
+        arts = mbl.signed.materials if mat else mbl.signed.products
+        changed = (mat and t == 0) or (not mat and t == n - 1)
         if arts:
           arts[rng.choice(sorted(arts))] = {"sha256": sha256(b"tampered")}
         else:
@@ -809,7 +824,7 @@ class Chain:
       ok = True
     except Exception:
       ok = False
-    return mb, ok
+    return mb, ok, changed
 
   # -- generation ---------------------------------------------------------------------
 
@@ -951,7 +966,7 @@ class Chain:
         self.feature("tampered")
 
     if self.rng3.random() < 0.12:
-      self.add_sublayout(steps, funcs)
+      self.add_sublayout(steps, funcs, thresholds)
 
     # Layout.
     layout_keys_all = self.pool.pick(rng, 2)
@@ -1102,14 +1117,6 @@ class Chain:
       self.repairs.append((path, None))  # tinto does not count it: as if absent
       self.feature("link-name-mismatch")
 
-    # A top-level sublayout that fails on its own: python aborts verification, tinto does not
-    # count the link (the step may still meet its threshold); python also verifies the chain
-    # without it.
-    for path, ok in self.sub_checks:
-      if not ok and os.path.exists(path) and path not in {p for p, _ in self.repairs}:
-        self.repairs.append((path, None))
-        self.feature("sublayout-failed")
-
     # Layout keys, as files for the CLIs.
     key_args = []
     for j, (kind, k) in enumerate(verify_keys):
@@ -1123,12 +1130,32 @@ class Chain:
     self.params = params
     return key_args
 
+  def met_without(self, step_name, exclude):
+    """Whether the step's threshold is met, in python's reading, by links other than the file
+    exclude: distinct authorised keys with a file that loads and whose signature verifies."""
+    layout = Metablock.load(os.path.join(self.dir, "root.layout")).signed
+    step = [s for s in layout.steps if s.name == step_name][0]
+    valid = set()
+    for kid in step.pubkeys:
+      key = layout.keys.get(kid)
+      if key is None:
+        continue
+      for fid in [kid] + list(key.get("subkeys", {})):
+        p = os.path.join(self.links, FILENAME_FORMAT.format(step_name=step_name, keyid=fid))
+        if p == exclude or not os.path.exists(p):
+          continue
+        try:
+          Metablock.load(p).verify_signature(key)
+          valid.add(kid)
+        except Exception:
+          pass
+    return len(valid) >= step.threshold
+
   def verify_repaired(self, key_args):
     """python's verdict on the chain as tinto reads it (None if nothing differs)."""
-    if not self.repairs:
-      return None
     saved = []
-    for path, content in self.repairs:
+
+    def apply(path, content):
       with open(path, "rb") as f:
         saved.append((path, f.read()))
       if content is None:
@@ -1136,6 +1163,19 @@ class Chain:
       else:
         with open(path, "w") as f:
           f.write(content)
+
+    for path, content in self.repairs:
+      apply(path, content)
+    # A top-level sublayout that fails on its own, in a step whose threshold the other links
+    # meet: python aborts verification, tinto does not count the link. As tinto reads the chain,
+    # the sublayout is absent. (When the step needs it, both fail with the sublayout's failure.)
+    touched = {p for p, _ in self.repairs}
+    for path, step, ok in self.sub_checks:
+      if not ok and os.path.exists(path) and path not in touched and self.met_without(step, path):
+        apply(path, None)
+        self.feature("sublayout-failed")
+    if not saved:
+      return None
     try:
       return self.verify(key_args)
     finally:
