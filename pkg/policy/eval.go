@@ -596,9 +596,10 @@ func (ev *evaluator) revocationEntry(e *TrailEntry) {
 		msgs = append(msgs, "excluded from thresholds: "+strings.Join(keys, "; "))
 	}
 	if len(msgs) == 0 {
-		msgs = append(msgs, itoa(len(ev.lookups))+" lookup(s), nothing revoked")
+		e.Message = itoa(len(ev.lookups)) + " lookup(s), nothing revoked"
+	} else {
+		e.Message = strings.Join(msgs, "; ")
 	}
-	e.Message = strings.Join(msgs, "; ")
 	ev.vote(e)
 }
 
