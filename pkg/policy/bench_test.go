@@ -44,3 +44,26 @@ func BenchmarkEvaluate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLoad is compiling the benchmark policy: parse, type check, CEL compile, normalise and
+// hash, and the precomputed lookup tables and texts.
+func BenchmarkLoad(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		cel  bool
+	}{{"rules=10/cel=0", false}, {"rules=10/cel=5", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			src := []byte(policybench.Policy(tc.cel))
+			b.ReportAllocs()
+			start := policybench.CPUTime()
+			for i := 0; i < b.N; i++ {
+				if _, _, err := policy.Load(src, policy.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if d := policybench.CPUTime() - start; d > 0 {
+				b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
+			}
+		})
+	}
+}
