@@ -8,6 +8,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 
 	"cel.dev/cel-go/cel"
 
@@ -82,6 +83,8 @@ type compiled struct {
 	// disallow lists the DISALLOW rules (at most 63), which evaluator.disallowRun runs together (nil when
 	// there are fewer than two).
 	disallow []*rule
+	// evals keeps evaluators' scratch between evaluations (see compiled.evaluator).
+	evals sync.Pool
 	// goodStatus is the answer of lookups nothing revokes when Input.Revocation is nil, shared
 	// by every decision.
 	goodStatus *revocation.Status

@@ -30,6 +30,8 @@ type evaluator struct {
 	revs      []layoutRev
 	warnings  []string
 	layoutsOK []bool
+	// scratch backs lookupBy and the indices of revs.
+	scratch []int32
 
 	// nlink is the number of links in the evidence; linkBase is the index among them of the
 	// first link of the step forSubjects is visiting (-1 when unknown).
@@ -42,6 +44,50 @@ type evaluator struct {
 	evPool []Evidence
 	// estimated caches estimate(k)+1 per subject kind (0: not computed yet).
 	estimated [numSubjects]int
+
+	// spare holds the scratch of an earlier evaluation (see compiled.evaluator): nothing the
+	// Decision keeps is in it.
+	spare scratch
+}
+
+// scratch is an evaluation's working memory that no Decision refers to, kept between
+// evaluations of a policy.
+type scratch struct {
+	revs      []layoutRev
+	idx       []int32
+	disMemo   []uint64
+	layoutsOK []bool
+}
+
+// evaluator returns an evaluator for one evaluation, reusing the scratch of an earlier one
+// when c.evals has one.
+func (c *compiled) evaluator(ctx context.Context, in *Input) *evaluator {
+	ev, _ := c.evals.Get().(*evaluator)
+	if ev == nil {
+		return &evaluator{c: c, ctx: ctx, in: in}
+	}
+	sp := ev.spare
+	*ev = evaluator{c: c, ctx: ctx, in: in, spare: sp}
+	return ev
+}
+
+// release returns ev's scratch to c.evals. Everything that refers to the input or to what the
+// Decision holds is dropped first.
+func (c *compiled) release(ev *evaluator) {
+	clear(ev.revs) // certs name keyids of the input
+	sp := scratch{revs: ev.revs[:0], idx: ev.scratch[:0], disMemo: ev.disMemo[:0], layoutsOK: ev.layoutsOK[:0]}
+	*ev = evaluator{spare: sp}
+	c.evals.Put(ev)
+}
+
+// reuse returns buf[:n] cleared when buf has the capacity, or a new slice.
+func reuse[T any](buf []T, n int) []T {
+	if cap(buf) < n {
+		return make([]T, n)
+	}
+	buf = buf[:n]
+	clear(buf)
+	return buf
 }
 
 // Evaluate implements Policy.
@@ -55,7 +101,8 @@ func (c *compiled) Evaluate(ctx context.Context, in *Input) (*Decision, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	ev := &evaluator{c: c, ctx: ctx, in: in}
+	ev := c.evaluator(ctx, in)
+	defer c.release(ev)
 	ev.act = activation{target: in.Target, params: in.Params, now: in.Time}
 	if ev.act.params == nil {
 		ev.act.params = map[string]string{}
@@ -490,7 +537,7 @@ func (ev *evaluator) revocationEntry(e *TrailEntry) {
 		n += len(in.Target.Hashes)
 	}
 	ev.lookups = make([]Lookup, 0, n+len(in.Attestations)*2)
-	ev.revs = make([]layoutRev, len(in.Layouts))
+	ev.revs = reuse(ev.spare.revs, len(in.Layouts))
 	// One pointer-free backing array for lookupBy and every layout's signer and link indices.
 	nsig, nlink := 0, 0
 	for li := range in.Layouts {
@@ -501,7 +548,8 @@ func (ev *evaluator) revocationEntry(e *TrailEntry) {
 		}
 	}
 	ev.nlink = nlink
-	scratch := make([]int32, cap(ev.lookups)+nsig+2*nlink)
+	scratch := reuse(ev.spare.idx, cap(ev.lookups)+nsig+2*nlink)
+	ev.scratch = scratch
 	ev.lookupBy = scratch[:0:cap(ev.lookups)]
 	sigIdx := scratch[cap(ev.lookups) : cap(ev.lookups)+nsig : cap(ev.lookups)+nsig]
 	linkIdx := scratch[cap(ev.lookups)+nsig : cap(ev.lookups)+nsig : len(scratch)]
@@ -667,7 +715,7 @@ func (ev *evaluator) revokedAt(i int) *Lookup {
 func (ev *evaluator) layoutsEntry(e *TrailEntry) {
 	c, in := ev.c, ev.in
 	e.Rule, e.Verb, e.Subject, e.Strength = "layouts", VerbLayouts, "layout", Strong
-	ev.layoutsOK = make([]bool, len(in.Layouts))
+	ev.layoutsOK = reuse(ev.spare.layoutsOK, len(in.Layouts))
 	e.Evidence = ev.evidenceSlice(min(len(in.Layouts), maxEvidence+1))
 	ok := 0
 	var reason verr.Reason

@@ -326,7 +326,7 @@ func (ev *evaluator) disallowRun(r *rule, k *Link, gi int) ([]string, bool, erro
 		side = 1
 	}
 	if ev.disMemo == nil {
-		ev.disMemo = make([]uint64, 2*ev.nlink)
+		ev.disMemo = reuse(ev.spare.disMemo, 2*ev.nlink)
 	}
 	if 2*gi+side >= len(ev.disMemo) {
 		return r.art.run(r.side, k, s, l)
