@@ -174,9 +174,12 @@ func compileCEL(env *cel.Env, text string) (cel.Program, []celError) {
 
 // activation binds the variables of one subject without allocating a map.
 type activation struct {
-	target   *Target
-	params   map[string]string
-	now      time.Time
+	target *Target
+	params map[string]string
+	now    time.Time
+	// nowVal is now as a CEL value, made on first use and then shared by the evaluation's
+	// conditions (a time.Time is converted, and boxed, on every resolution otherwise).
+	nowVal   ref.Val
 	layout   *Layout
 	step     *Step
 	link     *Link
@@ -192,7 +195,10 @@ func (a *activation) ResolveName(name string) (any, bool) {
 	case "params":
 		return a.params, true
 	case "now":
-		return a.now, true
+		if a.nowVal == nil {
+			a.nowVal = types.Timestamp{Time: a.now}
+		}
+		return a.nowVal, true
 	case "layout":
 		return a.layout, a.layout != nil
 	case "step":
