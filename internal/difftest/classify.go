@@ -29,7 +29,8 @@ type Chain struct {
 	// PythonRepaired is python's verdict on the chain as tinto reads it: the malformed link
 	// file removed ("malformed-link"), the bad extra signature dropped ("extra-bad-signature"),
 	// the link that names another step removed ("link-name-mismatch"), the sublayout that fails
-	// on its own removed ("sublayout-failed"). Nil when the chain has none of these.
+	// on its own removed ("sublayout-failed"), the sublayout with its parameters substituted
+	// ("sublayout-params"). Nil when the chain has none of these.
 	PythonRepaired *Verdict
 }
 
@@ -105,6 +106,10 @@ const (
 	// threshold is met without it; tinto does not count the link, as any other invalid
 	// candidate, and the step passes if enough other links count (deviation 14).
 	DevSublayoutFailed = "sublayout-failed"
+	// DevSublayoutParams: the substitution parameters reach sublayouts in tinto, not in python
+	// in-toto (deviation 17); tinto's verdict must equal python's on the chain whose sublayout
+	// has the parameters substituted.
+	DevSublayoutParams = "sublayout-params"
 )
 
 // Classify returns the name of the deliberate deviation that explains a disagreement between
@@ -120,7 +125,7 @@ func Classify(c Chain, py, ours Verdict) string {
 	// deviations. The deviations below only make tinto stricter.
 	if c.PythonRepaired != nil {
 		repaired := Chain{Seed: c.Seed, Features: slices.DeleteFunc(slices.Clone(c.Features), func(f string) bool {
-			return f == "malformed-link" || f == "extra-bad-signature" || f == "sublayout-failed"
+			return f == "malformed-link" || f == "extra-bad-signature" || f == "sublayout-failed" || f == "sublayout-params"
 		})}
 		alt := *c.PythonRepaired
 		if Agree(repaired, alt, ours) {
@@ -131,6 +136,8 @@ func Classify(c Chain, py, ours Verdict) string {
 				return DevExtraBadSignature
 			case c.Has("sublayout-failed"):
 				return DevSublayoutFailed
+			case c.Has("sublayout-params"):
+				return DevSublayoutParams
 			}
 			return DevLinkName
 		}

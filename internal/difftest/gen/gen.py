@@ -339,6 +339,9 @@ class Chain:
     # on the sublayout alone (sub_checks: (path, step, ok)).
     self.sublayouts = []
     self.sub_checks = []
+    self.sub_signers = {}
+    # (path, content or None): the chain as tinto reads it, see verify_repaired.
+    self.repairs = []
     self.file_ids = {}
 
   def feature(self, f):
@@ -695,6 +698,35 @@ class Chain:
     mb.dump(path)
     self.sublayouts.append(path)
     self.sub_checks.append((path, steps[i], ok))
+    self.sub_signers[path] = k
+
+  def parametrise_sublayout(self, params):
+    """Deviation 17: tinto substitutes the parameters in sublayouts too, python does not. Part
+    of a sublayout rule pattern becomes {S0} (S0 added to the chain's parameters); as tinto
+    reads the chain the sublayout has the original pattern, so python also verifies the chain
+    with the original sublayout."""
+    rng = self.rng3
+    path = self.sub_checks[0][0]
+    if not os.path.exists(path):
+      return
+    with open(path) as f:
+      original = f.read()
+    mb = Metablock.load(path)
+    rules = [r for st in mb.signed.steps for r in st.expected_materials + st.expected_products
+             if len(r) >= 2 and len(r[1]) >= 2 and "{" not in r[1] and "}" not in r[1]]
+    if not rules:
+      return
+    r = rng.choice(rules)
+    pat = r[1]
+    i = rng.randrange(len(pat))
+    j = rng.randrange(i + 1, len(pat) + 1)
+    params["S0"] = pat[i:j]
+    r[1] = pat[:i] + "{S0}" + pat[j:]
+    mb.signatures = []
+    mb.sign(self.sub_signers[path])
+    mb.dump(path)
+    self.repairs.append((path, original))
+    self.feature("sublayout-params")
 
   def make_sublayout(self, link_dir, step, signer, mats, prods, depth):
     """A sublayout for step signed by signer, whose links it writes; returns the Metablock,
@@ -1053,6 +1085,10 @@ class Chain:
       with open(path, "w") as f:
         json.dump(doc, f, indent=1, sort_keys=True)
 
+    if params is not None and self.sub_checks and failure not in (
+        "missing-link", "wrong-key-link", "wrong-key-link-named", "bad-link-sig") and self.rng3.random() < 0.8:
+      self.parametrise_sublayout(params)
+
     if inspection is not None:
       # The prerecorded inspection link tinto reads (signed by the layout key); python runs the
       # inspection itself, in work/, when it verifies.
@@ -1074,7 +1110,6 @@ class Chain:
     # Changes that tinto and python read differently: python also verifies the chain as tinto
     # reads it (the "repaired" chain), where each listed file has the given content (None: the
     # file is absent).
-    self.repairs = []
     two = [i for i in range(nsteps) if len(funcs[i]) == 2]
     if two and self.rng2.random() < 0.15:
       # A malformed file under an authorised functionary's link name (deviation 14).
@@ -1179,7 +1214,7 @@ class Chain:
     try:
       return self.verify(key_args)
     finally:
-      for path, data in saved:
+      for path, data in reversed(saved):  # a file changed twice gets its first content back
         with open(path, "wb") as f:
           f.write(data)
 
