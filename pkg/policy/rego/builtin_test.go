@@ -123,3 +123,27 @@ func TestArtifactsMatchingErrors(t *testing.T) {
 		t.Errorf("got %v, %v", res, err)
 	}
 }
+
+// TestNewConcurrent compiles and evaluates policies that use the built-in from several
+// goroutines (run with -race): the built-in's declaration is shared by every policy.
+func TestNewConcurrent(t *testing.T) {
+	ctx := context.Background()
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			p, err := New(ctx, map[string]string{"m.rego": benchRego}, Options{})
+			if err == nil {
+				var d *policy.Decision
+				if d, err = p.Evaluate(ctx, benchInput()); err == nil && !d.Allowed() {
+					err = errors.New(string(d.Reason))
+				}
+			}
+			errs <- err
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
