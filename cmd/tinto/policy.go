@@ -178,7 +178,7 @@ func runPolicyEval(e *env, args []string) int {
 
 func printDecision(w io.Writer, d *policy.Decision) {
 	fmt.Fprintf(w, "%s: %s\n", d.Effect, d.Reason)
-	for _, t := range d.Trail {
+	for _, t := range d.Trail() {
 		mark := " "
 		switch {
 		case t.Effect == policy.Deny:

@@ -335,9 +335,10 @@ func vfyWriteTree(w io.Writer, res *verify.Result, err error) {
 		id = "(none)"
 	}
 	fmt.Fprintf(w, "  policy %s: %s\n", id, strings.ToUpper(string(d.Effect)))
-	for i, t := range d.Trail {
+	trail := d.Trail()
+	for i, t := range trail {
 		branch := "├─"
-		if i == len(d.Trail)-1 {
+		if i == len(trail)-1 {
 			branch = "└─"
 		}
 		vfyOutcome := string(t.Outcome)

@@ -43,14 +43,15 @@ func toArtifacts(m map[string]Digests) rules.Artifacts { return rules.Artifacts(
 
 // run applies the rule to one link. It returns the artifacts consumed, whether the rule was
 // not applicable (matched nothing and did not fail), and the failure.
-func (a *artifactProgram) run(side string, l *Link, step *Step, lay *Layout) ([]string, bool, error) {
+// namesOK says that every artifact name of the link is known to be valid (Input.Prepare).
+func (a *artifactProgram) run(side string, l *Link, step *Step, lay *Layout, namesOK bool) ([]string, bool, error) {
 	s := rules.Products
 	if side == "materials" {
 		s = rules.Materials
 	}
 	self := rules.StepArtifacts{Materials: toArtifacts(l.Materials), Products: toArtifacts(l.Products)}
 	if a.disallow != nil {
-		return a.runDisallow(self, s)
+		return a.runDisallow(self, s, namesOK)
 	}
 	steps := func(name string) (rules.StepArtifacts, bool) {
 		for i := range lay.Steps {
@@ -61,7 +62,7 @@ func (a *artifactProgram) run(side string, l *Link, step *Step, lay *Layout) ([]
 		}
 		return rules.StepArtifacts{}, false
 	}
-	res := a.prog.Run(s, self, steps)
+	res := a.prog.RunWith(s, self, steps, rules.RunOptions{NamesValidated: namesOK})
 	consumed := make([]string, 0, len(res.ConsumedBy))
 	for name := range res.ConsumedBy {
 		consumed = append(consumed, name)
@@ -73,14 +74,17 @@ func (a *artifactProgram) run(side string, l *Link, step *Step, lay *Layout) ([]
 
 // runDisallow is Program.Run for a lone DISALLOW rule: the queue is the whole side, and the rule
 // fails on the lexicographically first name that matches (or that ValidateName rejects).
-func (a *artifactProgram) runDisallow(self rules.StepArtifacts, s rules.Side) ([]string, bool, error) {
+// namesOK skips ValidateName (every name is known to be valid).
+func (a *artifactProgram) runDisallow(self rules.StepArtifacts, s rules.Side, namesOK bool) ([]string, bool, error) {
 	queue := self.Products
 	if s == rules.Materials {
 		queue = self.Materials
 	}
 	bad, badErr := "", error(nil)
 	for name := range queue {
-		if err := rules.ValidateName(name); err != nil {
+		if namesOK {
+			// checked by Input.Prepare
+		} else if err := rules.ValidateName(name); err != nil {
 			if bad == "" || name < bad || badErr == nil {
 				bad, badErr = name, err
 			}

@@ -25,7 +25,7 @@ func TestDisallowFastPathAgrees(t *testing.T) {
 					l.Products[n] = rules.SHA256("00")
 				}
 			}
-			_, na, err := ap.run("products", l, &Step{}, &Layout{})
+			_, na, err := ap.run("products", l, &Step{}, &Layout{}, false)
 			ref := ap.prog.Run(rules.Products, rules.StepArtifacts{Products: rules.Artifacts(l.Products)}, nil)
 			refNA := ref.Err == nil && ref.Outcomes[0].NotApplicable
 			if (err == nil) != (ref.Err == nil) || na != refNA {

@@ -61,6 +61,10 @@ type rule struct {
 	heldMsgs  []string // heldFor's texts for small counts
 	// selectedNone is the message of a rule that selected nothing.
 	selectedNone string
+	// idList is []string{id}, the DecidedBy of the decisions this rule alone decides (shared
+	// by them); allowedBy and deniedBy are their Reason.
+	idList              []string
+	allowedBy, deniedBy string
 }
 
 // compiled is the Policy implementation of the built-in language.

@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -115,24 +116,92 @@ const (
 )
 
 // Decision is the result of evaluating a policy. It is returned whole, with every rule's entry,
-// whether it allows or denies. A Decision is a plain value, safe for concurrent reads.
+// whether it allows or denies.
+//
+// The trail is read with Trail (and written by MarshalJSON). A Decision of the built-in engine
+// keeps it in a compact form (indices into the compiled policy and into the Input) and builds
+// the TrailEntry values, their evidence and their lookups only when Trail or MarshalJSON is
+// called; so a Decision keeps references to its Input, which must not be modified afterwards
+// (nor while the evaluation runs). Other engines make a Decision from TrailEntry values with
+// Decide or NewDecision.
+//
+// A Decision is safe for concurrent reads (Trail, MarshalJSON, Err, the fields); nothing in it
+// changes after it is returned. Code that changes its exported fields must not share it.
 type Decision struct {
 	// MediaType is always MediaType.
-	MediaType string `json:"mediaType"`
-	Effect    Effect `json:"effect"`
+	MediaType string
+	Effect    Effect
 	// Warnings are failed WEAK rules, Indeterminate rules the policy downgraded, and the like.
-	Warnings []string `json:"warnings,omitempty"`
+	Warnings []string
 	// PolicyID is "sha256:<hex>" of the compiled policy's normalised form.
-	PolicyID string `json:"policyId"`
+	PolicyID string
 	// Time is the evaluation time (Input.Time).
-	Time time.Time `json:"time"`
+	Time time.Time
 	// DecidedBy lists the ids of the rules whose votes decided the effect (empty when the effect
-	// follows from no vote at all).
-	DecidedBy []string `json:"decidedBy,omitempty"`
+	// follows from no vote at all). It may be shared with other decisions of the same policy:
+	// read it, do not modify its elements.
+	DecidedBy []string
 	// Reason is why the effect is what it is, in one line.
-	Reason string `json:"reason"`
-	// Trail has one entry per rule, in policy order, the implicit rules first.
-	Trail []TrailEntry `json:"trail"`
+	Reason string
+
+	// trail is the trail of a decision made from TrailEntry values (NewDecision, Decide,
+	// WithTrail, UnmarshalJSON); cp is the built-in engine's compact trail. At most one is set.
+	trail []TrailEntry
+	cp    *compact
+}
+
+// decisionDoc is the JSON form of a Decision (MediaType's schema); the field order is the
+// schema's.
+type decisionDoc struct {
+	MediaType string       `json:"mediaType"`
+	Effect    Effect       `json:"effect"`
+	Warnings  []string     `json:"warnings,omitempty"`
+	PolicyID  string       `json:"policyId"`
+	Time      time.Time    `json:"time"`
+	DecidedBy []string     `json:"decidedBy,omitempty"`
+	Reason    string       `json:"reason"`
+	Trail     []TrailEntry `json:"trail"`
+}
+
+// NewDecision returns a Decision with the given trail, for engines other than the built-in one
+// that combine their entries themselves: the caller sets Effect, Reason, DecidedBy and Warnings.
+// (Decide combines the entries with the built-in strength rules.) The Decision keeps trail:
+// the caller must not modify it, or what its entries refer to, afterwards.
+func NewDecision(policyID string, at time.Time, trail []TrailEntry) *Decision {
+	return &Decision{MediaType: MediaType, PolicyID: policyID, Time: at, trail: trail}
+}
+
+// WithTrail returns a copy of d whose trail is trail (for example d.Trail() with entries
+// added); the other fields are d's. The copy keeps trail, as NewDecision does.
+func (d *Decision) WithTrail(trail []TrailEntry) *Decision {
+	c := *d
+	c.trail, c.cp = trail, nil
+	return &c
+}
+
+// Trail returns one entry per rule, in policy order, the implicit rules first. Each call returns
+// a new slice, which the caller may modify; the entries' Evidence, Revocations and OverriddenBy
+// slices, and the Lookup statuses, may be shared with the Decision (and with other decisions of
+// the same policy): read them, do not modify them.
+func (d *Decision) Trail() []TrailEntry {
+	if d == nil {
+		return nil
+	}
+	if d.cp != nil {
+		return d.cp.trail(d)
+	}
+	return slices.Clone(d.trail)
+}
+
+// Len returns the number of trail entries (len(d.Trail()) without building them).
+func (d *Decision) Len() int {
+	if d == nil {
+		return 0
+	}
+	if d.cp != nil {
+		return len(d.cp.entries)
+	}
+	return len(d.trail)
 }
 
 // TrailEntry records what one rule did.
@@ -208,10 +277,16 @@ func (d *Decision) Err() error {
 		return verr.New(verr.PolicyDenied, "no decision")
 	}
 	reason := verr.PolicyDenied
-	for _, e := range d.Trail {
-		if e.Effect == Deny && e.Reason != "" && contains(d.DecidedBy, e.Rule) {
-			reason = e.Reason
-			break
+	if d.cp != nil {
+		if r := d.cp.denyReason(d.DecidedBy); r != "" {
+			reason = r
+		}
+	} else {
+		for _, e := range d.trail {
+			if e.Effect == Deny && e.Reason != "" && contains(d.DecidedBy, e.Rule) {
+				reason = e.Reason
+				break
+			}
 		}
 	}
 	return &verr.VerificationError{Reason: reason, Rule: strings.Join(d.DecidedBy, ","), Msg: d.Reason}
@@ -219,10 +294,27 @@ func (d *Decision) Err() error {
 
 // MarshalJSON encodes the decision under MediaType.
 func (d *Decision) MarshalJSON() ([]byte, error) {
-	type plain Decision
-	c := *d
-	c.MediaType = MediaType
-	return json.Marshal((*plain)(&c))
+	if d.cp != nil {
+		return d.cp.appendJSON(nil, d)
+	}
+	return json.Marshal(d.plain())
+}
+
+// plain is d's JSON form, with the trail materialised.
+func (d *Decision) plain() *decisionDoc {
+	return &decisionDoc{MediaType: MediaType, Effect: d.Effect, Warnings: d.Warnings, PolicyID: d.PolicyID,
+		Time: d.Time, DecidedBy: d.DecidedBy, Reason: d.Reason, Trail: d.Trail()}
+}
+
+// UnmarshalJSON decodes a decision's JSON form (the trail as TrailEntry values).
+func (d *Decision) UnmarshalJSON(b []byte) error {
+	var x decisionDoc
+	if err := json.Unmarshal(b, &x); err != nil {
+		return err
+	}
+	*d = Decision{MediaType: x.MediaType, Effect: x.Effect, Warnings: x.Warnings, PolicyID: x.PolicyID,
+		Time: x.Time, DecidedBy: x.DecidedBy, Reason: x.Reason, trail: x.Trail}
+	return nil
 }
 
 func contains(xs []string, s string) bool {

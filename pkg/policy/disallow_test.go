@@ -68,7 +68,7 @@ func TestDisallowSharedScan(t *testing.T) {
 		together := mustEval(t, mustLoad(t, header+"layouts: {require: any}\nrules:\n"+strings.Join(rules, "")), in)
 		for i, rule := range rules {
 			alone := mustEval(t, mustLoad(t, header+"layouts: {require: any}\nrules:\n"+rule), in)
-			got, want := entryJSON(t, together.Trail[2+i]), entryJSON(t, alone.Trail[2])
+			got, want := entryJSON(t, together.Trail()[2+i]), entryJSON(t, alone.Trail()[2])
 			if got != want {
 				t.Fatalf("iteration %d, rule %s with the other DISALLOW rules:\n%s\nalone:\n%s\nrules:\n%s", iter, rule, got, want, strings.Join(rules, ""))
 			}

@@ -40,10 +40,11 @@ func BaseEntries(ctx context.Context, in *Input, opts BaseOptions) ([]TrailEntry
 		c.mode, c.k = layoutsK, k
 	}
 	ev := &evaluator{c: c, ctx: ctx, in: in}
-	trail := make([]TrailEntry, 2)
-	ev.revocationEntry(&trail[0])
-	ev.layoutsEntry(&trail[1])
-	return trail, nil
+	cp := &compact{c: c, in: in, entries: make([]centry, 2)}
+	ev.cp = cp
+	ev.revocationEntry(&cp.entries[0])
+	ev.layoutsEntry(&cp.entries[1])
+	return cp.trail(nil), nil
 }
 
 // Decide combines trail entries into a Decision with DESIGN.md's rules: a deny vote by a WEAK
@@ -51,7 +52,7 @@ func BaseEntries(ctx context.Context, in *Input, opts BaseOptions) ([]TrailEntry
 // beats allow; with no vote at all the decision allows only if some entry was satisfied. It
 // fills in OverriddenBy on the entries that lost.
 func Decide(policyID string, at time.Time, trail []TrailEntry, warnings []string) *Decision {
-	d := &Decision{MediaType: MediaType, PolicyID: policyID, Time: at, Trail: trail}
+	d := &Decision{MediaType: MediaType, PolicyID: policyID, Time: at, trail: trail}
 	combine(d, warnings)
 	return d
 }

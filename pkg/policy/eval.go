@@ -20,17 +20,14 @@ type evaluator struct {
 	in  *Input
 	act activation
 
-	lookups []Lookup
-	// statuses holds the answers of Input.Revocation that lookups point to.
-	statuses []revocation.Status
-	// lookupBy[i] is 1 + the index in c.rules of the REVOKE rule that answered lookups[i], or
-	// 0 (an index rather than a pointer, so that the slice is not scanned by the collector).
-	lookupBy []int32
-	// revs[li] holds the indices into lookups of layout li's lookups, aligned with the evidence.
+	// cp is the decision being recorded.
+	cp *compact
+
+	// revs[li] holds the indices into cp.lks of layout li's lookups, aligned with the evidence.
 	revs      []layoutRev
 	warnings  []string
 	layoutsOK []bool
-	// scratch backs lookupBy and the indices of revs.
+	// scratch backs the indices of revs.
 	scratch []int32
 
 	// nlink is the number of links in the evidence; linkBase is the index among them of the
@@ -39,9 +36,10 @@ type evaluator struct {
 	// disMemo[2*link+side] caches the DISALLOW rules that found nothing on that side of that
 	// link (see disallowRun); nil until a DISALLOW rule runs.
 	disMemo []uint64
+	// namesOK is set when the Input's artifact names were validated when it was built (see
+	// Input.Prepare): the DISALLOW scan then does not validate them again.
+	namesOK bool
 
-	// evPool backs the evidence slices of the trail's entries (see evidenceSlice).
-	evPool []Evidence
 	// estimated caches estimate(k)+1 per subject kind (0: not computed yet).
 	estimated [numSubjects]int
 
@@ -64,10 +62,10 @@ type scratch struct {
 func (c *compiled) evaluator(ctx context.Context, in *Input) *evaluator {
 	ev, _ := c.evals.Get().(*evaluator)
 	if ev == nil {
-		return &evaluator{c: c, ctx: ctx, in: in}
+		ev = &evaluator{}
 	}
 	sp := ev.spare
-	*ev = evaluator{c: c, ctx: ctx, in: in, spare: sp}
+	*ev = evaluator{c: c, ctx: ctx, in: in, spare: sp, namesOK: in.namesValidated()}
 	return ev
 }
 
@@ -107,32 +105,40 @@ func (c *compiled) Evaluate(ctx context.Context, in *Input) (*Decision, error) {
 	if ev.act.params == nil {
 		ev.act.params = map[string]string{}
 	}
-	pool := len(in.Layouts)
+	pool := min(len(in.Layouts), maxEvidence+1)
 	for _, r := range c.rules {
 		if r.verb != VerbRevoke {
 			pool += min(ev.estimateFor(r), maxEvidence+1)
 		}
 	}
-	ev.evPool = make([]Evidence, pool)
-	trail := make([]TrailEntry, len(c.rules)+2)
-	ev.revocationEntry(&trail[0])
-	ev.layoutsEntry(&trail[1])
+	// The Decision and its compact trail in one allocation.
+	box := &struct {
+		d  Decision
+		cp compact
+	}{}
+	d, cp := &box.d, &box.cp
+	d.MediaType, d.PolicyID, d.Time = MediaType, c.id, in.Time
+	*cp = compact{c: c, in: in, entries: make([]centry, len(c.rules)+2), evs: make([]cev, 0, pool)}
+	ev.cp = cp
+	ev.revocationEntry(&cp.entries[0])
+	ev.layoutsEntry(&cp.entries[1])
 	for i, r := range c.rules {
-		ev.ruleEntry(r, &trail[2+i])
+		ev.ruleEntry(r, &cp.entries[2+i])
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	d := &Decision{MediaType: MediaType, PolicyID: c.id, Time: in.Time, Trail: trail}
-	combine(d, ev.warnings)
+	cp.combine(d, ev.warnings)
+	d.cp = cp
 	return d, nil
 }
 
-// combine applies the strength rules to the trail and fills in the effect.
+// combine applies the strength rules to a trail of TrailEntry values (Decide) and fills in the
+// effect; compact.combine does the same over the built-in engine's records.
 func combine(d *Decision, warnings []string) {
 	d.Warnings = warnings
-	for i := range d.Trail {
-		e := &d.Trail[i]
+	for i := range d.trail {
+		e := &d.trail[i]
 		if e.Effect == Deny && e.Strength == Weak {
 			e.Effect, e.Warning = "", true
 		}
@@ -141,14 +147,14 @@ func combine(d *Decision, warnings []string) {
 		}
 	}
 	best := Strength(0)
-	for _, e := range d.Trail {
+	for _, e := range d.trail {
 		if e.Effect != "" && e.Strength > best {
 			best = e.Strength
 		}
 	}
 	if best == 0 {
 		satisfied := 0
-		for _, e := range d.Trail {
+		for _, e := range d.trail {
 			if e.Outcome == OutcomeSatisfied {
 				satisfied++
 			}
@@ -163,28 +169,24 @@ func combine(d *Decision, warnings []string) {
 		return
 	}
 	d.Effect = Allow
-	for _, e := range d.Trail {
+	for _, e := range d.trail {
 		if e.Effect == Deny && e.Strength == best {
 			d.Effect = Deny
 			break
 		}
 	}
-	for _, e := range d.Trail {
+	for _, e := range d.trail {
 		if e.Effect == d.Effect && e.Strength == best {
 			d.DecidedBy = append(d.DecidedBy, e.Rule)
 		}
 	}
-	for i := range d.Trail {
-		e := &d.Trail[i]
+	for i := range d.trail {
+		e := &d.trail[i]
 		if e.Effect != "" && e.Effect != d.Effect {
 			e.OverriddenBy = d.DecidedBy
 		}
 	}
-	verb := "allowed"
-	if d.Effect == Deny {
-		verb = "denied"
-	}
-	d.Reason = verb + " by " + best.String() + " rule(s) " + strings.Join(d.DecidedBy, ", ")
+	d.Reason = decidedReason(d.Effect, best, d.DecidedBy)
 }
 
 // setEntry sets the static fields of r's entry e.
@@ -193,52 +195,55 @@ func setEntry(e *TrailEntry, r *rule) {
 }
 
 // vote sets the entry's effect from its outcome, applying the policy's Indeterminate setting.
-func (ev *evaluator) vote(e *TrailEntry) {
-	switch e.Outcome {
+func (ev *evaluator) vote(e *centry) {
+	switch outcomeOf(e.outcome) {
 	case OutcomeAllow:
-		e.Effect = Allow
+		e.effect = effAllow
 	case OutcomeDeny:
-		e.Effect = Deny
+		e.effect = effDeny
 	case OutcomeIndeterminate:
 		if ev.c.indeterminateWarn {
-			e.Warning = true
+			e.flags |= flagWarning
 		} else {
-			e.Effect = Deny
+			e.effect = effDeny
 		}
 	case OutcomeNotApplicable:
-		e.NotApplicable = true
+		e.flags |= flagNotApplicable
 	}
-	if e.Effect == Deny && e.Reason == "" {
-		e.Reason = verr.PolicyDenied
+	if e.effect == effDeny && e.reason == 0 {
+		e.setReason(verr.PolicyDenied)
 	}
 }
 
-// addEvidence records one subject in e.Evidence (up to maxEvidence of them, then a
-// "truncated" entry). The record is written in place rather than copied in, which spares the
-// collector's bulk write barrier on a 96-byte struct.
-func addEvidence(e *TrailEntry, n *int, kind string, ref subjRef, result, detail string) {
+// setOutcome sets e's outcome.
+func (e *centry) setOutcome(o Outcome) { e.outcome = outcomeCode(o) }
+
+// setText sets e's message to s.
+func (ev *evaluator) setText(e *centry, s string) { e.msg, e.a = msgText, ev.cp.addText(s) }
+
+// beginEvidence starts e's evidence records (they are the next ones in cp.evs).
+func (ev *evaluator) beginEvidence(e *centry) { e.evOff, e.evLen = int32(len(ev.cp.evs)), 0 }
+
+// addEvidence records subject s in e's evidence (up to maxEvidence of them, then a "truncated"
+// record); n counts the subjects. Entry e's records must be the last ones in cp.evs.
+func (ev *evaluator) addEvidence(e *centry, n *int, s *subj, result uint8, detail string) {
 	*n++
-	if e.Evidence == nil {
-		e.Evidence = make([]Evidence, 0, 8)
+	cp := ev.cp
+	switch {
+	case e.evLen < maxEvidence:
+		x := cev{li: s.li, si: s.si, ki: s.ki, kind: s.kind, side: s.side, result: result}
+		if detail != "" {
+			x.detail = cp.addText(detail)
+		}
+		if s.kind == evArtifact {
+			x.name = cp.addText(s.name)
+		}
+		cp.evs = append(cp.evs, x)
+		e.evLen++
+	case *n == maxEvidence+1:
+		cp.evs = append(cp.evs, cev{kind: evMore, result: resTruncated})
+		e.evLen++
 	}
-	if len(e.Evidence) < maxEvidence {
-		x := e.newEvidence()
-		x.Kind, x.Layout, x.Step, x.Ref, x.Result, x.Detail = kind, ref.layout, ref.step, ref.name, result, detail
-	} else if *n == maxEvidence+1 {
-		x := e.newEvidence()
-		x.Kind, x.Ref, x.Result = "more", "...", "truncated"
-	}
-}
-
-// newEvidence appends a zero Evidence to e.Evidence and returns it.
-func (e *TrailEntry) newEvidence() *Evidence {
-	i := len(e.Evidence)
-	if i < cap(e.Evidence) {
-		e.Evidence = e.Evidence[:i+1]
-	} else {
-		e.Evidence = append(e.Evidence, Evidence{})
-	}
-	return &e.Evidence[i]
 }
 
 // selector is a compiled layout or step glob ("" selects everything).
@@ -267,7 +272,7 @@ func (s selector) match(name string) bool {
 // ---------------------------------------------------------------------------------------------
 // Revocation
 
-// layoutRev locates one layout's revocation lookups in evaluator.lookups.
+// layoutRev locates one layout's revocation lookups in compact.lks.
 type layoutRev struct {
 	layout  int
 	signers []int32
@@ -285,81 +290,55 @@ type certRev struct {
 	idx   int
 }
 
-// certRevoked returns the revoked certificate lookup of keyid, if any.
-func (ev *evaluator) certRevoked(lr *layoutRev, keyid string) *Lookup {
+// certRevoked returns the answer of the revoked certificate lookup of keyid, if any.
+func (ev *evaluator) certRevoked(lr *layoutRev, keyid string) *revocation.Status {
 	for _, c := range lr.certs {
 		if c.keyid == keyid || strings.EqualFold(c.keyid, keyid) {
-			if lk := ev.revokedAt(c.idx); lk != nil {
-				return lk
+			if st := ev.revokedAt(c.idx); st != nil {
+				return st
 			}
 		}
 	}
 	return nil
 }
 
-// newLookup appends a zero record to ev.lookups and returns it with its index. Callers set the
-// Ref's fields in place (a Ref is 120 bytes; copying it in showed in profiles) and call answer.
-func (ev *evaluator) newLookup() (*Lookup, int) {
-	i := len(ev.lookups)
-	if i < cap(ev.lookups) {
-		ev.lookups = ev.lookups[:i+1]
-	} else {
-		ev.lookups = append(ev.lookups, Lookup{})
-	}
-	return &ev.lookups[i], i
+// lookup records lookup l (its kind and indices set), answers it with ref (l's Ref), and
+// returns its index in cp.lks.
+func (ev *evaluator) lookup(l clk, ref *revocation.Ref) int {
+	ev.answer(&l, ref)
+	ev.cp.lks = append(ev.cp.lks, l)
+	return len(ev.cp.lks) - 1
 }
 
-// lookupKey looks up a layout signer (step "") or a functionary's key.
-func (ev *evaluator) lookupKey(layout, step, keyid string) int {
-	l, i := ev.newLookup()
-	l.Ref.Kind = revocation.KindKey
-	if step != "" {
-		l.Ref.Kind, l.Ref.Step = revocation.KindFunctionary, step
-	}
-	l.Ref.KeyID, l.Ref.Name = keyid, layout
-	ev.answer(l)
-	return i
-}
-
-// lookupDigest looks up a layout, link, attestation or artifact by digest.
-func (ev *evaluator) lookupDigest(kind revocation.Kind, digest, name, step string, version int64) int {
-	l, i := ev.newLookup()
-	l.Ref.Kind, l.Ref.Digest, l.Ref.Name, l.Ref.Step, l.Ref.Version = kind, digest, name, step, version
-	ev.answer(l)
-	return i
-}
-
-// answer answers the lookup l. Answers the policy gives itself point to its shared, read-only
-// statuses; a checker's answers are kept in ev.statuses.
-func (ev *evaluator) answer(l *Lookup) {
-	r := ev.c.revokedBy(&l.Ref)
+// answer answers the lookup l of ref. Answers the policy gives itself refer to its shared,
+// read-only statuses; a checker's answers are kept in cp.statuses.
+func (ev *evaluator) answer(l *clk, ref *revocation.Ref) {
+	r := ev.c.revokedBy(ref)
 	switch {
 	case r != nil:
-		l.Status = r.revStatus
+		l.status = int32(-2 - r.index)
 	case ev.in.Revocation != nil:
-		st, err := ev.in.Revocation.Status(ev.ctx, l.Ref, ev.in.Time)
+		st, err := ev.in.Revocation.Status(ev.ctx, *ref, ev.in.Time)
 		if err != nil {
 			st = revocation.Status{State: revocation.Unknown, Source: st.Source}
-			l.Error = err.Error()
+			l.err = ev.cp.addText(err.Error())
 		}
 		switch st.State {
 		case revocation.Good, revocation.Revoked, revocation.Unknown, revocation.NotRevocable:
 		default:
 			st.State = revocation.Unknown
 		}
-		if ev.statuses == nil {
-			ev.statuses = make([]revocation.Status, 0, cap(ev.lookups)-len(ev.lookups)+1)
+		cp := ev.cp
+		if cp.statuses == nil {
+			cp.statuses = make([]revocation.Status, 0, cap(cp.lks)-len(cp.lks)+1)
 		}
-		ev.statuses = append(ev.statuses, st)
-		l.Status = &ev.statuses[len(ev.statuses)-1]
+		cp.statuses = append(cp.statuses, st)
+		l.status = int32(len(cp.statuses) - 1)
 	default:
 		// No source configured: the policy's own REVOKE rules are authoritative.
-		l.Status = ev.c.goodStatus
+		l.status = -1
 	}
-	ev.lookupBy = append(ev.lookupBy, r.byIndex())
 }
-
-func (ev *evaluator) state(i int) revocation.State { return ev.lookups[i].Status.State }
 
 // revokedBy returns the first REVOKE rule that lists ref.
 func (c *compiled) revokedBy(ref *revocation.Ref) *rule {
@@ -478,6 +457,9 @@ func (c *compiled) prepare() {
 		}
 		r.subjName = r.subject.String()
 		r.selectedNone = "selected no " + r.subjName
+		r.idList = []string{r.id}
+		r.allowedBy = decidedReason(Allow, r.strength, r.idList)
+		r.deniedBy = decidedReason(Deny, r.strength, r.idList)
 		r.heldMsgs = make([]string, 16)
 		for n := range r.heldMsgs {
 			r.heldMsgs[n] = "held for " + itoa(n) + " " + r.subjName + " subject(s)"
@@ -523,22 +505,10 @@ func newGoodStatus() *revocation.Status {
 // entry: a revoked layout, link, attestation or artifact denies (STRONG), a revoked key is
 // excluded from every threshold (see the layouts entry), and an Unknown answer denies unless the
 // policy says revocation.unknown: warn.
-func (ev *evaluator) revocationEntry(e *TrailEntry) {
-	in := ev.in
+func (ev *evaluator) revocationEntry(e *centry) {
+	in, cp := ev.in, ev.cp
+	e.rule = entRevocation
 	n := 0
-	for li := range in.Layouts {
-		l := &in.Layouts[li]
-		n += 1 + len(l.Signers)
-		for si := range l.Steps {
-			n += 2 * len(l.Steps[si].Links)
-		}
-	}
-	if in.Target != nil {
-		n += len(in.Target.Hashes)
-	}
-	ev.lookups = make([]Lookup, 0, n+len(in.Attestations)*2)
-	ev.revs = reuse(ev.spare.revs, len(in.Layouts))
-	// One pointer-free backing array for lookupBy and every layout's signer and link indices.
 	nsig, nlink := 0, 0
 	for li := range in.Layouts {
 		l := &in.Layouts[li]
@@ -547,32 +517,47 @@ func (ev *evaluator) revocationEntry(e *TrailEntry) {
 			nlink += len(l.Steps[si].Links)
 		}
 	}
+	n = len(in.Layouts) + nsig + 2*nlink + len(in.Attestations)*2
+	if in.Target != nil {
+		n += len(in.Target.Hashes)
+	}
+	cp.lks = make([]clk, 0, n)
+	ev.revs = reuse(ev.spare.revs, len(in.Layouts))
 	ev.nlink = nlink
-	scratch := reuse(ev.spare.idx, cap(ev.lookups)+nsig+2*nlink)
+	// One pointer-free backing array for every layout's signer and link indices.
+	scratch := reuse(ev.spare.idx, nsig+2*nlink)
 	ev.scratch = scratch
-	ev.lookupBy = scratch[:0:cap(ev.lookups)]
-	sigIdx := scratch[cap(ev.lookups) : cap(ev.lookups)+nsig : cap(ev.lookups)+nsig]
-	linkIdx := scratch[cap(ev.lookups)+nsig : cap(ev.lookups)+nsig : len(scratch)]
+	sigIdx := scratch[:nsig:nsig]
+	linkIdx := scratch[nsig:nsig:len(scratch)]
 	if t := in.Target; t != nil {
-		for _, alg := range sortedKeys(t.Hashes) {
-			ev.lookupDigest(revocation.KindArtifact, alg+":"+strings.ToLower(t.Hashes[alg]), t.Name, "", 0)
+		var buf [1]string
+		for i, alg := range sortedHashAlgs(t.Hashes, &buf) {
+			if in.Revocation == nil && len(ev.c.revokeDigests[digestKind(revocation.KindArtifact)]) == 0 {
+				// Nothing can revoke it: the digest is made when the trail is read.
+				cp.lks = append(cp.lks, clk{kind: lkTargetHash, ki: int32(i), status: -1})
+				continue
+			}
+			d := alg + ":" + strings.ToLower(t.Hashes[alg])
+			ref := revocation.Ref{Kind: revocation.KindArtifact, Digest: d, Name: t.Name}
+			ev.lookup(clk{kind: lkTargetHash, ki: int32(i), str: cp.addText(d)}, &ref)
 		}
 	}
 	for li := range in.Layouts {
 		l := &in.Layouts[li]
 		lr := &ev.revs[li]
-		lr.layout = ev.lookupDigest(revocation.KindLayout, l.Digest, l.Name, "", l.Version)
+		ref := revocation.Ref{Kind: revocation.KindLayout, Digest: l.Digest, Name: l.Name, Version: l.Version}
+		lr.layout = ev.lookup(clk{kind: lkLayout, li: int32(li)}, &ref)
 		lr.signers, sigIdx = sigIdx[:len(l.Signers):len(l.Signers)], sigIdx[len(l.Signers):]
 		lr.links = linkIdx[len(linkIdx):len(linkIdx)]
 		lr.linkBase = len(linkIdx) / 2
 		for i, s := range l.Signers {
-			lr.signers[i] = int32(ev.lookupKey(l.Name, "", s))
+			ref := revocation.Ref{Kind: revocation.KindKey, KeyID: s, Name: l.Name}
+			lr.signers[i] = int32(ev.lookup(clk{kind: lkSigner, li: int32(li), ki: int32(i)}, &ref))
 		}
-		for _, k := range l.Keys {
+		for ki, k := range l.Keys {
 			if k.Issuer != "" && k.Serial != "" {
-				c, i := ev.newLookup()
-				c.Ref.Kind, c.Ref.KeyID, c.Ref.Issuer, c.Ref.Serial = revocation.KindCertificate, k.KeyID, k.Issuer, k.Serial
-				ev.answer(c)
+				ref := revocation.Ref{Kind: revocation.KindCertificate, KeyID: k.KeyID, Issuer: k.Issuer, Serial: k.Serial}
+				i := ev.lookup(clk{kind: lkCert, li: int32(li), ki: int32(ki)}, &ref)
 				lr.certs = append(lr.certs, certRev{k.KeyID, i})
 			}
 		}
@@ -580,8 +565,10 @@ func (ev *evaluator) revocationEntry(e *TrailEntry) {
 			s := &l.Steps[si]
 			for ki := range s.Links {
 				k := &s.Links[ki]
-				a := ev.lookupDigest(revocation.KindLink, k.Digest, l.Name, s.Name, 0)
-				b := ev.lookupKey(l.Name, s.Name, k.KeyID)
+				ref := revocation.Ref{Kind: revocation.KindLink, Digest: k.Digest, Name: l.Name, Step: s.Name}
+				a := ev.lookup(clk{kind: lkLink, li: int32(li), si: int32(si), ki: int32(ki)}, &ref)
+				ref = revocation.Ref{Kind: revocation.KindFunctionary, KeyID: k.KeyID, Name: l.Name, Step: s.Name}
+				b := ev.lookup(clk{kind: lkFunctionary, li: int32(li), si: int32(si), ki: int32(ki)}, &ref)
 				lr.links = append(lr.links, int32(a), int32(b))
 			}
 		}
@@ -594,30 +581,34 @@ func (ev *evaluator) revocationEntry(e *TrailEntry) {
 	for ai := range in.Attestations {
 		a := &in.Attestations[ai]
 		if a.Digest != "" {
-			ev.lookupDigest(revocation.KindLink, a.Digest, a.PredicateType, "", 0)
+			ref := revocation.Ref{Kind: revocation.KindLink, Digest: a.Digest, Name: a.PredicateType}
+			ev.lookup(clk{kind: lkAttestation, ki: int32(ai)}, &ref)
 		}
-		ev.lookupKey("", "", a.Signer)
+		ref := revocation.Ref{Kind: revocation.KindKey, KeyID: a.Signer}
+		ev.lookup(clk{kind: lkAttKey, ki: int32(ai)}, &ref)
 	}
 
-	e.Rule, e.Verb, e.Subject, e.Strength, e.Revocations = "revocation", VerbRevocation, "all", Strong, ev.lookups
 	var revoked, unknown, keys []string
-	for i, l := range ev.lookups {
-		switch l.Status.State {
+	for i := range cp.lks {
+		l := &cp.lks[i]
+		st := cp.status(l)
+		switch st.State {
 		case revocation.Revoked:
-			desc := describeRef(l.Ref) + " revoked by " + l.Status.Source
-			if l.Ref.Kind == revocation.KindKey || l.Ref.Kind == revocation.KindFunctionary || l.Ref.Kind == revocation.KindCertificate {
+			ref := cp.ref(l)
+			desc := describeRef(ref) + " revoked by " + st.Source
+			if ref.Kind == revocation.KindKey || ref.Kind == revocation.KindFunctionary || ref.Kind == revocation.KindCertificate {
 				keys = append(keys, desc)
-			} else if ev.lookupBy[i] == 0 {
+			} else if l.by() == 0 {
 				// Revocations by the policy's own REVOKE rules are voted by those rules.
 				revoked = append(revoked, desc)
 			}
 		case revocation.Unknown:
-			msg := describeRef(l.Ref) + " unknown"
-			if l.Status.Source != "" {
-				msg += " to " + l.Status.Source
+			msg := describeRef(cp.ref(l)) + " unknown"
+			if st.Source != "" {
+				msg += " to " + st.Source
 			}
-			if l.Error != "" {
-				msg += ": " + l.Error
+			if l.err != 0 {
+				msg += ": " + cp.text(l.err)
 			}
 			unknown = append(unknown, msg)
 		}
@@ -625,28 +616,30 @@ func (ev *evaluator) revocationEntry(e *TrailEntry) {
 	var msgs []string
 	switch {
 	case len(revoked) > 0:
-		e.Outcome, e.Reason = OutcomeDeny, verr.Revoked
+		e.setOutcome(OutcomeDeny)
+		e.setReason(verr.Revoked)
 		msgs = append(msgs, strings.Join(revoked, "; "))
 	case len(unknown) > 0 && !ev.c.unknownWarn:
-		e.Outcome, e.Reason = OutcomeDeny, verr.Unknown
-	case len(ev.lookups) == 0:
-		e.Outcome = OutcomeNotApplicable
+		e.setOutcome(OutcomeDeny)
+		e.setReason(verr.Unknown)
+	case len(cp.lks) == 0:
+		e.setOutcome(OutcomeNotApplicable)
 	default:
-		e.Outcome = OutcomeSatisfied
+		e.setOutcome(OutcomeSatisfied)
 	}
 	if len(unknown) > 0 {
 		msgs = append(msgs, "unknown: "+strings.Join(unknown, "; "))
-		if ev.c.unknownWarn && e.Outcome != OutcomeDeny {
-			e.Warning = true
+		if ev.c.unknownWarn && e.outcome != outcomeCode(OutcomeDeny) {
+			e.flags |= flagWarning
 		}
 	}
 	if len(keys) > 0 {
 		msgs = append(msgs, "excluded from thresholds: "+strings.Join(keys, "; "))
 	}
 	if len(msgs) == 0 {
-		e.Message = itoa(len(ev.lookups)) + " lookup(s), nothing revoked"
+		e.msg, e.a = msgLookups, int32(len(cp.lks))
 	} else {
-		e.Message = strings.Join(msgs, "; ")
+		ev.setText(e, strings.Join(msgs, "; "))
 	}
 	ev.vote(e)
 }
@@ -672,6 +665,7 @@ func describeRef(r revocation.Ref) string {
 // checker is asked about the target only: asking it about every artifact would cost a lookup per
 // artifact.)
 func (ev *evaluator) matchRevokedArtifacts() {
+	cp := ev.cp
 	for li := range ev.in.Layouts {
 		l := &ev.in.Layouts[li]
 		for si := range l.Steps {
@@ -686,11 +680,10 @@ func (ev *evaluator) matchRevokedArtifacts() {
 							if r == nil {
 								continue
 							}
-							ev.lookups = append(ev.lookups, Lookup{
-								Ref:    revocation.Ref{Kind: revocation.KindArtifact, Digest: d, Name: name, Step: s.Name},
-								Status: r.revStatus,
-							})
-							ev.lookupBy = append(ev.lookupBy, r.byIndex())
+							str := cp.addText(name)
+							cp.addText(d)
+							cp.lks = append(cp.lks, clk{kind: lkArtifact, li: int32(li), si: int32(si), ki: int32(ki),
+								status: int32(-2 - r.index), str: str})
 						}
 					}
 				}
@@ -699,12 +692,15 @@ func (ev *evaluator) matchRevokedArtifacts() {
 	}
 }
 
-// revokedAt returns the lookup at index i when it says Revoked.
-func (ev *evaluator) revokedAt(i int) *Lookup {
-	if i < 0 || i >= len(ev.lookups) || ev.lookups[i].Status.State != revocation.Revoked {
+// revokedAt returns the answer of the lookup at index i when it says Revoked.
+func (ev *evaluator) revokedAt(i int) *revocation.Status {
+	if i < 0 || i >= len(ev.cp.lks) {
 		return nil
 	}
-	return &ev.lookups[i]
+	if st := ev.cp.status(&ev.cp.lks[i]); st.State == revocation.Revoked {
+		return st
+	}
+	return nil
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -712,20 +708,20 @@ func (ev *evaluator) revokedAt(i int) *Lookup {
 
 // layoutsEntry checks each layout (verified, not expired, not revoked, thresholds met by keys
 // that are not revoked, every artifact rule passed) and combines them: all, any or k of n.
-func (ev *evaluator) layoutsEntry(e *TrailEntry) {
+func (ev *evaluator) layoutsEntry(e *centry) {
 	c, in := ev.c, ev.in
-	e.Rule, e.Verb, e.Subject, e.Strength = "layouts", VerbLayouts, "layout", Strong
+	e.rule = entLayouts
 	ev.layoutsOK = reuse(ev.spare.layoutsOK, len(in.Layouts))
-	e.Evidence = ev.evidenceSlice(min(len(in.Layouts), maxEvidence+1))
+	ev.beginEvidence(e)
 	ok := 0
 	var reason verr.Reason
 	n := 0
 	for li := range in.Layouts {
 		l := &in.Layouts[li]
 		probs, rsn := ev.checkLayout(l, &ev.revs[li])
-		res := "ok"
+		res := uint8(resOK)
 		if len(probs) > 0 {
-			res = "failed"
+			res = resFailed
 			if reason == "" {
 				reason = rsn
 			}
@@ -733,40 +729,39 @@ func (ev *evaluator) layoutsEntry(e *TrailEntry) {
 			ok++
 			ev.layoutsOK[li] = true
 		}
-		addEvidence(e, &n, "layout", subjRef{layout: l.Name, name: l.Digest}, res, strings.Join(probs, "; "))
+		ev.addEvidence(e, &n, &subj{kind: evLayout, li: int32(li)}, res, strings.Join(probs, "; "))
 	}
 	total := len(in.Layouts)
 	var want int
-	var mode string
 	switch c.mode {
 	case layoutsNone:
-		e.Outcome = OutcomeNotApplicable
-		e.Message = "the policy does not require layouts"
+		e.setOutcome(OutcomeNotApplicable)
+		e.msg = msgNoLayouts
 		ev.vote(e)
 		return
 	case layoutsAll:
-		want, mode = total, "all"
+		want = total
 		if want == 0 {
 			want = 1
 		}
 	case layoutsAny:
-		want, mode = 1, "any"
+		want = 1
 	case layoutsK:
-		want, mode = c.k, fmt.Sprintf("%d of n", c.k)
+		want = c.k
 	}
-	e.Message = itoa(ok) + " of " + itoa(total) + " layout(s) satisfied, " + mode + " required (" + itoa(want) + ")"
+	e.msg, e.a, e.b, e.c = msgLayouts, int32(ok), int32(total), int32(want)
 	if ok >= want {
-		e.Outcome = OutcomeSatisfied
+		e.setOutcome(OutcomeSatisfied)
 	} else {
-		e.Outcome = OutcomeDeny
-		e.Reason = reason
+		e.setOutcome(OutcomeDeny)
 		if total == 0 {
-			e.Message = "no layout in the evidence; the policy requires " + mode
-			e.Reason = verr.LayoutInvalid
+			ev.setText(e, "no layout in the evidence; the policy requires "+c.modeText())
+			reason = verr.LayoutInvalid
 		}
-		if e.Reason == "" {
-			e.Reason = verr.LayoutInvalid
+		if reason == "" {
+			reason = verr.LayoutInvalid
 		}
+		e.setReason(reason)
 	}
 	ev.vote(e)
 }
@@ -788,20 +783,20 @@ func (ev *evaluator) checkLayout(l *Layout, lr *layoutRev) ([]string, verr.Reaso
 	} else if l.Expires.IsZero() {
 		fail(verr.LayoutInvalid, "no expiry date")
 	}
-	if lk := ev.revokedAt(lr.layout); lk != nil {
-		fail(verr.Revoked, "layout revoked by %s", lk.Status.Source)
+	if st := ev.revokedAt(lr.layout); st != nil {
+		fail(verr.Revoked, "layout revoked by %s", st.Source)
 	}
 	need := max(l.Threshold, 1)
 	var counted [8]string
 	signers := counted[:0]
 	var excluded []string
 	for i, s := range l.Signers {
-		if lk := ev.revokedAt(int(lr.signers[i])); lk != nil {
-			excluded = append(excluded, "key "+s+" revoked by "+lk.Status.Source)
+		if st := ev.revokedAt(int(lr.signers[i])); st != nil {
+			excluded = append(excluded, "key "+s+" revoked by "+st.Source)
 			continue
 		}
-		if lk := ev.certRevoked(lr, s); lk != nil {
-			excluded = append(excluded, "certificate of key "+s+" revoked by "+lk.Status.Source)
+		if st := ev.certRevoked(lr, s); st != nil {
+			excluded = append(excluded, "certificate of key "+s+" revoked by "+st.Source)
 			continue
 		}
 		signers = addDistinct(signers, s)
@@ -826,16 +821,16 @@ func (ev *evaluator) checkLayout(l *Layout, lr *layoutRev) ([]string, verr.Reaso
 				excluded = append(excluded, "key "+k.KeyID+" is not a functionary of the step")
 				continue
 			}
-			if lk := ev.revokedAt(idx[0]); lk != nil {
-				excluded = append(excluded, "link "+k.Digest+" revoked by "+lk.Status.Source)
+			if st := ev.revokedAt(idx[0]); st != nil {
+				excluded = append(excluded, "link "+k.Digest+" revoked by "+st.Source)
 				continue
 			}
-			if lk := ev.revokedAt(idx[1]); lk != nil {
-				excluded = append(excluded, "functionary key "+k.KeyID+" revoked by "+lk.Status.Source)
+			if st := ev.revokedAt(idx[1]); st != nil {
+				excluded = append(excluded, "functionary key "+k.KeyID+" revoked by "+st.Source)
 				continue
 			}
-			if lk := ev.certRevoked(lr, k.KeyID); lk != nil {
-				excluded = append(excluded, "certificate of functionary "+k.KeyID+" revoked by "+lk.Status.Source)
+			if st := ev.certRevoked(lr, k.KeyID); st != nil {
+				excluded = append(excluded, "certificate of functionary "+k.KeyID+" revoked by "+st.Source)
 				continue
 			}
 			keys = addDistinct(keys, k.KeyID)

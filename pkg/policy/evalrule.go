@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -10,8 +11,8 @@ import (
 	"github.com/tintoproject/tinto/pkg/verr"
 )
 
-// subjectVisit is called once per subject a rule's layout/step filters admit. ref names it.
-type subjectVisit func(kind string, ref subjRef) (stop bool)
+// subjectVisit is called once per subject a rule's layout/step filters admit; s locates it.
+type subjectVisit func(s subj) (stop bool)
 
 // subjRef locates a subject: its layout and step (when it has them) and its own name.
 type subjRef struct{ layout, step, name string }
@@ -34,13 +35,13 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 	switch r.subject {
 	case subjTarget:
 		if in.Target != nil {
-			f("target", subjRef{name: in.Target.Name})
+			f(subj{kind: evTarget})
 		}
 		return
 	case subjAttestation:
 		for i := range in.Attestations {
 			a.att = &in.Attestations[i]
-			if f("attestation", subjRef{name: a.att.Digest, step: a.att.PredicateType}) {
+			if f(subj{kind: evAttestation, ki: int32(i)}) {
 				return
 			}
 		}
@@ -53,7 +54,7 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 				break
 			}
 			a.key = &KeySubject{KeyID: at.Signer, Role: "attestation"}
-			if f("key", subjRef{name: at.Signer}) {
+			if f(subj{kind: evKeyAtt, ki: int32(i)}) {
 				return
 			}
 		}
@@ -66,15 +67,15 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 		a.layout = l
 		switch r.subject {
 		case subjLayout:
-			if f("layout", subjRef{layout: l.Name, name: l.Digest}) {
+			if f(subj{kind: evLayout, li: int32(li)}) {
 				return
 			}
 			continue
 		case subjKey:
 			if r.step == "" && !r.functionaries {
-				for _, s := range l.Signers {
+				for i, s := range l.Signers {
 					a.key = keySubject(l, "", s, "layout")
-					if f("key", subjRef{layout: l.Name, name: s}) {
+					if f(subj{kind: evKeySigner, li: int32(li), ki: int32(i)}) {
 						return
 					}
 				}
@@ -96,20 +97,18 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 			a.step = s
 			switch r.subject {
 			case subjStep:
-				if f("step", subjRef{layout: l.Name, step: s.Name}) {
+				if f(subj{kind: evStep, li: int32(li), si: int32(si)}) {
 					return
 				}
 				continue
 			case subjKey:
-				seen := map[string]bool{}
 				for ki := range s.Links {
 					k := s.Links[ki].KeyID
-					if seen[k] {
+					if slices.ContainsFunc(s.Links[:ki], func(x Link) bool { return x.KeyID == k }) {
 						continue
 					}
-					seen[k] = true
 					a.key = keySubject(l, s.Name, k, "functionary")
-					if f("key", subjRef{layout: l.Name, step: s.Name, name: k}) {
+					if f(subj{kind: evKeyFunc, li: int32(li), si: int32(si), ki: int32(ki)}) {
 						return
 					}
 				}
@@ -119,20 +118,20 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 				k := &s.Links[ki]
 				a.link = k
 				if r.subject == subjLink {
-					if f("link", subjRef{layout: l.Name, step: s.Name, name: k.Digest}) {
+					if f(subj{kind: evLink, li: int32(li), si: int32(si), ki: int32(ki)}) {
 						return
 					}
 					continue
 				}
 				// artifacts
-				for _, side := range [2]string{"materials", "products"} {
-					m := k.Materials
-					if side == "products" {
-						m = k.Products
+				for side := uint8(0); side < 2; side++ {
+					m, sideName := k.Materials, "materials"
+					if side == 1 {
+						m, sideName = k.Products, "products"
 					}
 					for _, name := range sortedKeys(m) {
-						a.artifact = &ArtifactSubject{Name: name, Digests: m[name].Map(), Side: side, Step: s.Name, Layout: l.Name, Signer: k.KeyID}
-						if f("artifact", subjRef{layout: l.Name, step: s.Name, name: side + ":" + name}) {
+						a.artifact = &ArtifactSubject{Name: name, Digests: m[name].Map(), Side: sideName, Step: s.Name, Layout: l.Name, Signer: k.KeyID}
+						if f(subj{kind: evArtifact, li: int32(li), si: int32(si), ki: int32(ki), side: side, name: name}) {
 							return
 						}
 					}
@@ -155,29 +154,29 @@ func keySubject(l *Layout, step, keyid, role string) *KeySubject {
 	return ks
 }
 
-// ruleEntry evaluates one rule of the policy into e, a zero entry (written in place: a
-// TrailEntry is 216 bytes).
-func (ev *evaluator) ruleEntry(r *rule, e *TrailEntry) {
-	setEntry(e, r)
+// ruleEntry evaluates one rule of the policy into e, a zero entry.
+func (ev *evaluator) ruleEntry(r *rule, e *centry) {
+	e.rule = int32(r.index)
 	if r.verb == VerbRevoke {
 		ev.revokeEntry(r, e)
 		ev.vote(e)
 		return
 	}
 	var selected, hits, failed, errs, n, runs, naRuns int
-	e.Evidence = ev.evidenceSlice(min(ev.estimateFor(r), maxEvidence+1))
+	ev.beginEvidence(e)
 	var firstFail string
-	ev.forSubjects(r, func(kind string, ref subjRef) bool {
+	ev.forSubjects(r, func(sv subj) bool {
+		s := &sv
 		if ev.ctx.Err() != nil {
 			errs++
-			addEvidence(e, &n, kind, ref, "error", ev.ctx.Err().Error())
+			ev.addEvidence(e, &n, s, resError, ev.ctx.Err().Error())
 			return true
 		}
 		if r.where != nil {
 			ok, err := r.where.evalBool(ev.ctx, &ev.act)
 			if err != nil {
 				errs++
-				addEvidence(e, &n, kind, ref, "error", "where: "+err.Error())
+				ev.addEvidence(e, &n, s, resError, "where: "+err.Error())
 				return false
 			}
 			if !ok {
@@ -193,15 +192,15 @@ func (ev *evaluator) ruleEntry(r *rule, e *TrailEntry) {
 				ok, err = r.when.evalBool(ev.ctx, &ev.act)
 				if err != nil {
 					errs++
-					addEvidence(e, &n, kind, ref, "error", "when: "+err.Error())
+					ev.addEvidence(e, &n, s, resError, "when: "+err.Error())
 					return false
 				}
 			}
 			if ok {
 				hits++
-				addEvidence(e, &n, kind, ref, "matched", "")
+				ev.addEvidence(e, &n, s, resMatched, "")
 			} else {
-				addEvidence(e, &n, kind, ref, "not-matched", "")
+				ev.addEvidence(e, &n, s, resNotMatched, "")
 			}
 		case r.verb == VerbRequire:
 			var why []string
@@ -209,7 +208,7 @@ func (ev *evaluator) ruleEntry(r *rule, e *TrailEntry) {
 				ok, err := c.evalBool(ev.ctx, &ev.act)
 				if err != nil {
 					errs++
-					addEvidence(e, &n, kind, ref, "error", fmt.Sprintf("expect[%d] %s: %v", i, c.text, err))
+					ev.addEvidence(e, &n, s, resError, fmt.Sprintf("expect[%d] %s: %v", i, c.text, err))
 					return false
 				}
 				if !ok {
@@ -219,30 +218,31 @@ func (ev *evaluator) ruleEntry(r *rule, e *TrailEntry) {
 			if r.productOf != "" {
 				if msg := ev.bound(r); msg != "" {
 					why = append(why, msg)
-					e.Reason = verr.TargetUnbound
+					e.setReason(verr.TargetUnbound)
 				}
 			}
 			if len(why) > 0 {
 				failed++
 				if firstFail == "" {
+					_, ref := ev.in.subjRef(s)
 					firstFail = ref.String() + ": " + strings.Join(why, "; ")
 				}
-				addEvidence(e, &n, kind, ref, "failed", strings.Join(why, "; "))
+				ev.addEvidence(e, &n, s, resFailed, strings.Join(why, "; "))
 			} else {
-				addEvidence(e, &n, kind, ref, "ok", "")
+				ev.addEvidence(e, &n, s, resOK, "")
 			}
 		case isArtifactVerb(r.verb):
-			s, l := ev.act.step, ev.act.layout
-			for ki := range s.Links {
-				k := &s.Links[ki]
-				lref := subjRef{layout: ref.layout, step: ref.step, name: k.Digest}
+			st, l := ev.act.step, ev.act.layout
+			for ki := range st.Links {
+				k := &st.Links[ki]
+				ls := subj{kind: evLink, li: s.li, si: s.si, ki: int32(ki)}
 				var consumed []string
 				var na bool
 				var err error
 				if r.disBit >= 0 && ev.linkBase >= 0 {
 					consumed, na, err = ev.disallowRun(r, k, ev.linkBase+ki)
 				} else {
-					consumed, na, err = r.art.run(r.side, k, s, l)
+					consumed, na, err = r.art.run(r.side, k, st, l, ev.namesOK)
 				}
 				runs++
 				if na {
@@ -251,17 +251,18 @@ func (ev *evaluator) ruleEntry(r *rule, e *TrailEntry) {
 				switch {
 				case err != nil:
 					failed++
-					e.Reason = verr.RuleFailed
+					e.setReason(verr.RuleFailed)
 					if firstFail == "" {
+						_, lref := ev.in.subjRef(&ls)
 						firstFail = lref.String() + ": " + err.Error()
 					}
-					addEvidence(e, &n, "link", lref, "failed", err.Error())
+					ev.addEvidence(e, &n, &ls, resFailed, err.Error())
 				default:
 					detail := ""
 					if len(consumed) > 0 {
 						detail = "consumed " + strings.Join(consumed, ", ")
 					}
-					addEvidence(e, &n, "link", lref, "ok", detail)
+					ev.addEvidence(e, &n, &ls, resOK, detail)
 				}
 			}
 		}
@@ -269,45 +270,42 @@ func (ev *evaluator) ruleEntry(r *rule, e *TrailEntry) {
 	})
 	switch {
 	case errs > 0:
-		e.Outcome = OutcomeIndeterminate
-		e.Message = fmt.Sprintf("%d evaluation error(s)", errs)
+		e.setOutcome(OutcomeIndeterminate)
+		ev.setText(e, fmt.Sprintf("%d evaluation error(s)", errs))
 	case r.verb == VerbRequire && selected < r.min:
-		e.Outcome = OutcomeDeny
-		e.Message = fmt.Sprintf("%d %s subject(s) selected, at least %d required", selected, r.subject, r.min)
+		e.setOutcome(OutcomeDeny)
+		ev.setText(e, fmt.Sprintf("%d %s subject(s) selected, at least %d required", selected, r.subject, r.min))
 	case selected == 0 || isArtifactVerb(r.verb) && naRuns == runs:
-		e.Outcome = OutcomeNotApplicable
-		e.Message = r.selectedNone
+		e.setOutcome(OutcomeNotApplicable)
+		e.msg = msgSelectedNone
 		if selected > 0 {
-			e.Message = "matched no artifact in " + itoa(runs) + " link(s) of " + itoa(selected) + " step(s)"
+			e.msg, e.a, e.b = msgNoArtifact, int32(runs), int32(selected)
 		}
 		if r.verb == VerbRequire && r.productOf != "" {
-			e.Outcome, e.Reason = OutcomeDeny, verr.TargetUnbound
-			e.Message = "no target to bind"
+			e.setOutcome(OutcomeDeny)
+			e.setReason(verr.TargetUnbound)
+			ev.setText(e, "no target to bind")
 		}
 	case r.verb == VerbAllow && hits > 0:
-		e.Outcome = OutcomeAllow
-		e.Message = itoa(hits) + " of " + itoa(selected) + " selected " + r.subject.String() + " subject(s) matched"
+		e.setOutcome(OutcomeAllow)
+		e.msg, e.a, e.b = msgMatched, int32(hits), int32(selected)
 	case r.verb == VerbDeny && hits > 0:
-		e.Outcome = OutcomeDeny
-		e.Message = itoa(hits) + " of " + itoa(selected) + " selected " + r.subject.String() + " subject(s) matched"
+		e.setOutcome(OutcomeDeny)
+		e.msg, e.a, e.b = msgMatched, int32(hits), int32(selected)
 	case r.verb == VerbAllow:
-		e.Outcome = OutcomeNotApplicable
-		e.Message = "none of " + itoa(selected) + " selected " + r.subject.String() + " subject(s) matched"
+		e.setOutcome(OutcomeNotApplicable)
+		e.msg, e.a = msgNoneMatched, int32(selected)
 	case r.verb == VerbDeny:
-		e.Outcome = OutcomeSatisfied
-		e.Message = "none of " + itoa(selected) + " selected " + r.subject.String() + " subject(s) matched"
+		e.setOutcome(OutcomeSatisfied)
+		e.msg, e.a = msgNoneMatched, int32(selected)
 	case failed > 0:
-		e.Outcome = OutcomeDeny
-		e.Message = fmt.Sprintf("%d of %d failed; first: %s", failed, selected, firstFail)
+		e.setOutcome(OutcomeDeny)
+		ev.setText(e, fmt.Sprintf("%d of %d failed; first: %s", failed, selected, firstFail))
 	default:
-		e.Outcome = OutcomeSatisfied
-		e.Message = r.heldFor(selected)
-	}
-	if r.message != "" && (e.Outcome == OutcomeDeny || e.Outcome == OutcomeAllow) {
-		e.Message = r.message + ": " + e.Message
+		e.setOutcome(OutcomeSatisfied)
+		e.msg, e.a = msgHeld, int32(selected)
 	}
 	ev.vote(e)
-
 }
 
 // disScanned marks a slot of evaluator.disMemo whose link side has been scanned.
@@ -329,22 +327,25 @@ func (ev *evaluator) disallowRun(r *rule, k *Link, gi int) ([]string, bool, erro
 		ev.disMemo = reuse(ev.spare.disMemo, 2*ev.nlink)
 	}
 	if 2*gi+side >= len(ev.disMemo) {
-		return r.art.run(r.side, k, s, l)
+		return r.art.run(r.side, k, s, l, ev.namesOK)
 	}
 	slot := &ev.disMemo[2*gi+side]
 	if *slot&disScanned == 0 {
-		*slot = ev.scanDisallow(k.Products, k.Materials, side, l.Name, s.Name) | disScanned
+		*slot = ev.scanDisallow(k.Products, k.Materials, side, gi, l.Name, s.Name) | disScanned
 	}
 	if *slot&(1<<r.disBit) != 0 {
 		return nil, true, nil
 	}
-	return r.art.run(r.side, k, s, l)
+	return r.art.run(r.side, k, s, l, ev.namesOK)
 }
 
 // scanDisallow returns the set (bit rule.disBit) of the policy's DISALLOW rules on side side
 // (0 products, 1 materials) that select step stepName of layout layoutName and that match no
 // artifact of that side of the link. An invalid artifact name fails them all (empty set).
-func (ev *evaluator) scanDisallow(products, materials map[string]Digests, side int, layoutName, stepName string) uint64 {
+//
+// gi is the link's index among all links of the evidence: when Input.Prepare listed that side's
+// names (already validated), the list is scanned instead of the map.
+func (ev *evaluator) scanDisallow(products, materials map[string]Digests, side, gi int, layoutName, stepName string) uint64 {
 	queue := products
 	if side == 1 {
 		queue = materials
@@ -355,18 +356,31 @@ func (ev *evaluator) scanDisallow(products, materials map[string]Digests, side i
 			clean |= 1 << d.disBit
 		}
 	}
-	for name := range queue {
-		if rules.ValidateName(name) != nil {
-			return 0
-		}
-		for m := clean; m != 0; m &= m - 1 {
-			j := bits.TrailingZeros64(m)
-			if ev.c.disallow[j].art.disallow.Match(name) {
-				clean &^= 1 << j
+	if names, ok := ev.in.preparedNames(gi, side, len(queue)); ok && ev.namesOK {
+		for _, name := range names {
+			if clean = ev.disallowMatch(clean, name); clean == 0 {
+				return 0
 			}
 		}
-		if clean == 0 {
+		return clean
+	}
+	for name := range queue {
+		if !ev.namesOK && rules.ValidateName(name) != nil {
 			return 0
+		}
+		if clean = ev.disallowMatch(clean, name); clean == 0 {
+			return 0
+		}
+	}
+	return clean
+}
+
+// disallowMatch returns clean without the DISALLOW rules (bits rule.disBit) that match name.
+func (ev *evaluator) disallowMatch(clean uint64, name string) uint64 {
+	for m := clean; m != 0; m &= m - 1 {
+		j := bits.TrailingZeros64(m)
+		if ev.c.disallow[j].art.disallow.Match(name) {
+			clean &^= 1 << j
 		}
 	}
 	return clean
@@ -463,52 +477,35 @@ func digestsEqual(a, b map[string]string) bool {
 
 // revokeEntry reports what a REVOKE rule revoked among the evidence. A revoked layout, link,
 // attestation or artifact digest denies; a revoked key is excluded from thresholds (the layouts
-// entry says what that did).
-func (ev *evaluator) revokeEntry(r *rule, e *TrailEntry) {
+// entry says what that did). The entry's lookups and evidence are the lookups the rule answered
+// (compact.revokeRecords).
+func (ev *evaluator) revokeEntry(r *rule, e *centry) {
 	var deny, keys int
 	me := r.byIndex()
-	for i, by := range ev.lookupBy {
-		if by != me {
+	for i := range ev.cp.lks {
+		l := &ev.cp.lks[i]
+		if l.by() != me {
 			continue
 		}
-		l := ev.lookups[i]
-		e.Revocations = append(e.Revocations, l)
-		isKey := l.Ref.Kind == "key" || l.Ref.Kind == "functionary"
-		res := "revoked"
-		if isKey {
+		switch l.kind {
+		case lkSigner, lkFunctionary, lkAttKey:
 			keys++
-			res = "revoked; excluded from thresholds"
-		} else {
+		default:
 			deny++
 		}
-		e.Evidence = append(e.Evidence, Evidence{Kind: string(l.Ref.Kind), Layout: l.Ref.Name, Step: l.Ref.Step,
-			Ref: l.Ref.KeyID + l.Ref.Digest, Result: res, Detail: "source " + l.Status.Source})
 	}
 	switch {
 	case deny > 0:
-		e.Outcome, e.Reason = OutcomeDeny, verr.Revoked
-		e.Message = fmt.Sprintf("%d revoked digest(s) in the evidence", deny)
+		e.setOutcome(OutcomeDeny)
+		e.setReason(verr.Revoked)
+		e.msg, e.a = msgRevDeny, int32(deny)
 	case keys > 0:
-		e.Outcome = OutcomeSatisfied
-		e.Message = fmt.Sprintf("%d revoked key(s) in the evidence, excluded from every threshold", keys)
+		e.setOutcome(OutcomeSatisfied)
+		e.msg, e.a = msgRevKeys, int32(keys)
 	default:
-		e.Outcome = OutcomeNotApplicable
-		e.Message = "nothing it revokes is in the evidence"
+		e.setOutcome(OutcomeNotApplicable)
+		e.msg = msgRevNone
 	}
-	if r.reason != "" {
-		e.Message += " (" + r.reason + ")"
-	}
-}
-
-// evidenceSlice returns an empty slice with capacity n carved from the evaluation's evidence
-// pool (one allocation for the whole trail), or a new one when the pool is used up.
-func (ev *evaluator) evidenceSlice(n int) []Evidence {
-	if n <= cap(ev.evPool) {
-		s := ev.evPool[:0:n]
-		ev.evPool = ev.evPool[n:]
-		return s
-	}
-	return make([]Evidence, 0, n)
 }
 
 // byIndex is what evaluator.lookupBy records for a lookup that r answered (0 for none).

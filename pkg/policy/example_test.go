@@ -48,7 +48,7 @@ rules:
 		return
 	}
 	fmt.Println(d.Effect, "-", d.Reason)
-	for _, e := range d.Trail {
+	for _, e := range d.Trail() {
 		fmt.Printf("%s %s %s: %s\n", e.Strength, e.Verb, e.Rule, e.Outcome)
 	}
 	// Output:

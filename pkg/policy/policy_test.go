@@ -44,9 +44,10 @@ func TestRevokedFunctionaryDenies(t *testing.T) {
 		}
 	}
 	var rev *TrailEntry
-	for i := range d.Trail {
-		if d.Trail[i].Rule == "revoke-bob" {
-			rev = &d.Trail[i]
+	trail := d.Trail()
+	for i := range trail {
+		if trail[i].Rule == "revoke-bob" {
+			rev = &trail[i]
 		}
 	}
 	if rev == nil || len(rev.Revocations) != 1 || rev.Revocations[0].Ref.KeyID != keyBob || rev.Revocations[0].Status.Source != "policy:revoke-bob" {
@@ -78,7 +79,7 @@ func TestConcurrentEvaluate(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 20; i++ {
 				d, err := p.Evaluate(context.Background(), in)
-				if err != nil || d.Effect != want.Effect || len(d.Trail) != len(want.Trail) {
+				if err != nil || d.Effect != want.Effect || len(d.Trail()) != len(want.Trail()) {
 					t.Errorf("concurrent evaluation differs: %v", err)
 					return
 				}

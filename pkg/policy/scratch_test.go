@@ -62,7 +62,7 @@ func TestScratchReuse(t *testing.T) {
 			for n := 0; n < 20; n++ {
 				i := (g + n) % len(inputs)
 				dd := mustEval(t, p, inputs[i])
-				t.Logf("%d %s", i, dd.Trail[2].Message)
+				t.Logf("%d %s", i, dd.Trail()[2].Message)
 				if got := decisionJSON(t, dd); got != want[i] {
 					t.Errorf("input %d from goroutine %d:\n%s\nwant\n%s", i, g, got, want[i])
 					return

@@ -211,7 +211,7 @@ func TestDecisionTable(t *testing.T) {
 			}
 			for id, want := range tt.outcome {
 				found := false
-				for _, e := range d.Trail {
+				for _, e := range d.Trail() {
 					if e.Rule == id {
 						found = true
 						if e.Outcome != want {
@@ -226,10 +226,10 @@ func TestDecisionTable(t *testing.T) {
 					t.Errorf("rule %s not in the trail", id)
 				}
 			}
-			if len(d.Trail) != 2+strings.Count(tt.policy, "verb:") {
-				t.Errorf("trail has %d entries, want one per rule plus 2", len(d.Trail))
+			if len(d.Trail()) != 2+strings.Count(tt.policy, "verb:") {
+				t.Errorf("trail has %d entries, want one per rule plus 2", len(d.Trail()))
 			}
-			for _, e := range d.Trail {
+			for _, e := range d.Trail() {
 				if e.Effect != "" && e.Effect != d.Effect && len(e.OverriddenBy) == 0 {
 					t.Errorf("rule %s voted %s but names nothing that overrode it", e.Rule, e.Effect)
 				}
@@ -275,7 +275,7 @@ func TestFunctionarySubject(t *testing.T) {
 	count := func(subject string) int {
 		p := mustLoad(t, header+"rules:\n- {id: k, verb: ALLOW, subject: "+subject+"}\n")
 		d := mustEval(t, p, fixture())
-		for _, e := range d.Trail {
+		for _, e := range d.Trail() {
 			if e.Rule == "k" {
 				return len(e.Evidence)
 			}

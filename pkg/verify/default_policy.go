@@ -38,7 +38,6 @@ func (strictPolicy) Evaluate(ctx context.Context, in *policy.Input) (*policy.Dec
 	if in == nil || in.Time.IsZero() {
 		return nil, errors.New("default policy: input without an evaluation time")
 	}
-	d := &policy.Decision{MediaType: policy.MediaType, Time: in.Time, PolicyID: DefaultPolicyID}
 	var denied []string
 
 	// layouts
@@ -122,10 +121,11 @@ func (strictPolicy) Evaluate(ctx context.Context, in *policy.Input) (*policy.Dec
 		denied = append(denied, rev.Rule)
 	}
 
-	d.Trail = []policy.TrailEntry{lay, bin, rev}
+	trail := []policy.TrailEntry{lay, bin, rev}
+	d := policy.NewDecision(DefaultPolicyID, in.Time, trail)
 	if len(denied) > 0 {
 		d.Effect, d.DecidedBy = policy.Deny, denied
-		for _, e := range d.Trail {
+		for _, e := range trail {
 			if e.Effect == policy.Deny {
 				d.Reason = e.Rule + ": " + e.Message
 				break

@@ -400,7 +400,7 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatalf("result does not marshal: %v", jerr)
 			}
 			trail := res.Decision.Reason
-			for _, e := range res.Decision.Trail {
+			for _, e := range res.Decision.Trail() {
 				trail += "\n" + e.Rule + ": " + e.Message
 			}
 			trail += "\n" + strings.Join(res.Decision.Warnings, "\n")

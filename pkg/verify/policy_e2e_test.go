@@ -68,7 +68,7 @@ rules:
 			}
 			var trail strings.Builder
 			fmt.Fprintln(&trail, res.Decision.Reason)
-			for _, e := range res.Decision.Trail {
+			for _, e := range res.Decision.Trail() {
 				fmt.Fprintf(&trail, "%s %s %s: %s\n", e.Rule, e.Outcome, e.Effect, e.Message)
 				for _, lk := range e.Revocations {
 					fmt.Fprintf(&trail, "  %s %s %s %s\n", lk.Ref.Kind, lk.Ref.KeyID, lk.Status.State, lk.Status.Source)

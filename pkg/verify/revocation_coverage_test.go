@@ -240,7 +240,7 @@ func TestRevocationCoverage(t *testing.T) {
 func trailText(d *policy.Decision) string {
 	var b strings.Builder
 	b.WriteString(d.Reason)
-	for _, e := range d.Trail {
+	for _, e := range d.Trail() {
 		b.WriteString("\n" + e.Rule + ": " + e.Message)
 		for _, ev := range e.Evidence {
 			b.WriteString("\n  " + ev.Kind + " " + ev.Ref + " " + ev.Result + " " + ev.Detail)

@@ -487,8 +487,7 @@ func mergeChecks(d *policy.Decision, checks []Check) *policy.Decision {
 	if len(failed) == 0 {
 		return d
 	}
-	c := *d
-	c.Trail = append(failed, d.Trail...)
+	c := d.WithTrail(append(failed, d.Trail()...))
 	if c.Effect == policy.Allow || len(c.DecidedBy) == 0 {
 		c.DecidedBy = ids
 	} else {
@@ -496,7 +495,7 @@ func mergeChecks(d *policy.Decision, checks []Check) *policy.Decision {
 	}
 	c.Effect = policy.Deny
 	c.Reason = fmt.Sprintf("check %s failed: %s", checksName(ids[0]), failed[0].Message)
-	return &c
+	return c
 }
 
 func checksName(id string) string { return id[len("tinto:"):] }

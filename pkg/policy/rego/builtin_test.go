@@ -65,7 +65,7 @@ warn contains {"msg": concat(",", tinto.artifacts_matching(input.layouts[0].step
 				want["constant"] = append(want["constant"], n)
 			}
 		}
-		for _, e := range d.Trail {
+		for _, e := range d.Trail() {
 			code, ok := strings.CutPrefix(e.Rule, "rego:")
 			if !ok || e.Verb != policy.VerbRego {
 				continue
@@ -112,7 +112,7 @@ func TestArtifactsMatchingErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.Allowed() || d.Trail[len(d.Trail)-1].Outcome != policy.OutcomeIndeterminate {
+		if d.Allowed() || d.Trail()[d.Len()-1].Outcome != policy.OutcomeIndeterminate {
 			t.Errorf("%s: %s %s", src, d.Effect, d.Reason)
 		}
 	}

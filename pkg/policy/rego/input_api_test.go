@@ -82,11 +82,12 @@ func TestEvaluateInputOwnTrail(t *testing.T) {
 	}
 	d1, _ := p.EvaluateInput(ctx, x)
 	want, _ := p.Evaluate(ctx, in) // shares nothing with x
-	if len(want.Trail) < 3 || len(want.Trail[0].Revocations) == 0 || len(want.Trail[1].Evidence) == 0 {
-		t.Fatalf("the fixture does not exercise the trail: %+v", want.Trail)
+	if len(want.Trail()) < 3 || len(want.Trail()[0].Revocations) == 0 || len(want.Trail()[1].Evidence) == 0 {
+		t.Fatalf("the fixture does not exercise the trail: %+v", want.Trail())
 	}
-	for i := range d1.Trail {
-		e := &d1.Trail[i]
+	tr := d1.Trail()
+	for i := range tr {
+		e := &tr[i]
 		e.Message = "changed"
 		for j := range e.Revocations {
 			e.Revocations[j].Ref.KeyID = "changed"
@@ -232,7 +233,7 @@ warn contains {"msg": "w", "code": "cw"}
 		t.Fatal(err)
 	}
 	var got []string
-	for _, e := range d.Trail {
+	for _, e := range d.Trail() {
 		if e.Verb == policy.VerbRego {
 			got = append(got, e.Rule+"|"+e.Strength.String()+"|"+e.Message)
 		}
