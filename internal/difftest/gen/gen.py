@@ -1204,9 +1204,10 @@ class Chain:
     # A top-level sublayout that fails on its own, in a step whose threshold the other links
     # meet: python aborts verification, tinto does not count the link. As tinto reads the chain,
     # the sublayout is absent. (When the step needs it, both fail with the sublayout's failure.)
-    touched = {p for p, _ in self.repairs}
+    # (A sublayout file the repairs removed, such as a malformed one, is already absent; one
+    # they rewrote, such as the parametrised one, has its content as tinto reads it.)
     for path, step, ok in self.sub_checks:
-      if not ok and os.path.exists(path) and path not in touched and self.met_without(step, path):
+      if not ok and os.path.exists(path) and self.met_without(step, path):
         apply(path, None)
         self.feature("sublayout-failed")
     if not saved:
