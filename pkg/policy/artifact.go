@@ -16,6 +16,8 @@ type artifactProgram struct {
 	// disallow is set for a DISALLOW rule: it fails when its pattern matches any artifact of
 	// the side, which needs no queue, so it is run directly with the rule's compiled glob.
 	disallow *rules.Glob
+	// pattern is the DISALLOW rule's pattern.
+	pattern string
 }
 
 func compileArtifactRule(verb Verb, rest string) (*artifactProgram, error) {
@@ -34,7 +36,7 @@ func compileArtifactRule(verb Verb, rest string) (*artifactProgram, error) {
 		if err != nil {
 			return nil, err
 		}
-		ap.disallow = g
+		ap.disallow, ap.pattern = g, r.Pattern
 	}
 	return ap, nil
 }
@@ -102,4 +104,22 @@ func (a *artifactProgram) runDisallow(self rules.StepArtifacts, s rules.Side, na
 			Msg: "artifact matched by DISALLOW"}
 	}
 	return nil, true, nil
+}
+
+// literalLast returns the last byte of glob pattern when it is a literal that every name the
+// pattern matches ends with, and -1 when it is not (a metacharacter, a bracket expression, a
+// backslash, or a pattern that is not plain ASCII at its end). TestLiteralLast checks it
+// against rules.Glob.
+func literalLast(pattern string) int {
+	if pattern == "" {
+		return -1
+	}
+	c := pattern[len(pattern)-1]
+	if c >= 0x80 || strings.IndexByte(`*?[]\`, c) >= 0 {
+		return -1
+	}
+	if len(pattern) >= 2 && pattern[len(pattern)-2] == '\\' {
+		return -1 // an escaped byte: left to the glob
+	}
+	return int(c)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/tintoproject/tinto/pkg/verr"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/tintoproject/tinto/pkg/rules"
@@ -50,3 +51,51 @@ func artifactOf(err error) string {
 }
 
 type verrVE = verr.VerificationError
+
+// TestLiteralLast checks literalLast against rules.Glob: whenever it names a byte, every name
+// the pattern matches ends with that byte.
+func TestLiteralLast(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	alphabet := []string{"a", "b", ".", "/", "*", "?", "[ab]", "[!a]", `\*`, `\a`, "m", "é", "pem", "]"}
+	names := func() string {
+		var b strings.Builder
+		for i, n := 0, r.Intn(6); i < n; i++ {
+			b.WriteString([]string{"a", "b", ".", "/", "m", "*", "é", "pem", "]", "x"}[r.Intn(10)])
+		}
+		return b.String()
+	}
+	checked := 0
+	for i := 0; i < 3000; i++ {
+		var p strings.Builder
+		for j, n := 0, 1+r.Intn(4); j < n; j++ {
+			p.WriteString(alphabet[r.Intn(len(alphabet))])
+		}
+		pat := p.String()
+		g, err := rules.CompileGlob(pat)
+		if err != nil {
+			continue
+		}
+		last := literalLast(pat)
+		if last < 0 {
+			continue
+		}
+		checked++
+		for k := 0; k < 30; k++ {
+			n := names()
+			if k == 0 {
+				n = strings.ReplaceAll(strings.ReplaceAll(pat, "*", "x"), "?", "a")
+			}
+			if g.Match(n) && (n == "" || int(n[len(n)-1]) != last) {
+				t.Fatalf("pattern %q matches %q, which does not end with %q", pat, n, rune(last))
+			}
+		}
+	}
+	if checked < 100 {
+		t.Fatalf("only %d patterns with a literal last byte", checked)
+	}
+	for pat, want := range map[string]int{"*.pem": 'm', "*": -1, "a?": -1, "[ab]": -1, `a\*`: -1, "x/": '/', "": -1} {
+		if got := literalLast(pat); got != want {
+			t.Errorf("literalLast(%q) = %d, want %d", pat, got, want)
+		}
+	}
+}

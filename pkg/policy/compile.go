@@ -39,6 +39,9 @@ type rule struct {
 	step          string // glob over step names ("" = any)
 	// disBit is the rule's index in compiled.disallow, or -1.
 	disBit int
+	// disLast is, for a DISALLOW rule whose pattern ends with a literal byte, that byte (a name
+	// it matches ends with it), and -1 otherwise (see literalLast).
+	disLast int
 	// layoutSel and stepSel are layout and step, compiled.
 	layoutSel, stepSel selector
 	where              *condition

@@ -310,6 +310,21 @@ func (ev *evaluator) lookup(l clk, ref *revocation.Ref) int {
 	return len(ev.cp.lks) - 1
 }
 
+// lookupOf is lookup for the Ref with these fields: without a checker, the policy's own answer
+// needs no Ref.
+func (ev *evaluator) lookupOf(l clk, kind revocation.Kind, keyID, digest, name, step string, version int64) int {
+	if ev.in.Revocation != nil {
+		ref := revocation.Ref{Kind: kind, KeyID: keyID, Digest: digest, Name: name, Step: step, Version: version}
+		return ev.lookup(l, &ref)
+	}
+	l.status = -1
+	if r := ev.c.revokedParts(kind, keyID, digest, name, step); r != nil {
+		l.status = int32(-2 - r.index)
+	}
+	ev.cp.lks = append(ev.cp.lks, l)
+	return len(ev.cp.lks) - 1
+}
+
 // answer answers the lookup l of ref. Answers the policy gives itself refer to its shared,
 // read-only statuses; a checker's answers are kept in cp.statuses.
 func (ev *evaluator) answer(l *clk, ref *revocation.Ref) {
@@ -342,29 +357,34 @@ func (ev *evaluator) answer(l *clk, ref *revocation.Ref) {
 
 // revokedBy returns the first REVOKE rule that lists ref.
 func (c *compiled) revokedBy(ref *revocation.Ref) *rule {
+	return c.revokedParts(ref.Kind, ref.KeyID, ref.Digest, ref.Name, ref.Step)
+}
+
+// revokedParts is revokedBy for the Ref with these fields (the others do not matter to it).
+func (c *compiled) revokedParts(kind revocation.Kind, keyID, digest, name, step string) *rule {
 	if !c.hasRevoke {
 		return nil
 	}
-	switch ref.Kind {
+	switch kind {
 	case revocation.KindKey, revocation.KindFunctionary:
-		if len(c.revokeKeys) == 0 || !c.revokeFilter[4].may(ref.KeyID) {
+		if len(c.revokeKeys) == 0 || !c.revokeFilter[4].may(keyID) {
 			return nil
 		}
-		rs, ok := c.revokeKeys[ref.KeyID]
-		if !ok && hasUpper(ref.KeyID) {
-			rs = c.revokeKeys[strings.ToLower(ref.KeyID)]
+		rs, ok := c.revokeKeys[keyID]
+		if !ok && hasUpper(keyID) {
+			rs = c.revokeKeys[strings.ToLower(keyID)]
 		}
 		for _, r := range rs {
-			if r.step != "" && (ref.Kind != revocation.KindFunctionary || !r.stepSel.match(ref.Step)) {
+			if r.step != "" && (kind != revocation.KindFunctionary || !r.stepSel.match(step)) {
 				continue
 			}
-			if r.layout != "" && !r.layoutSel.match(ref.Name) {
+			if r.layout != "" && !r.layoutSel.match(name) {
 				continue
 			}
 			return r
 		}
 	case revocation.KindLayout, revocation.KindLink, revocation.KindArtifact:
-		return c.revokedDigest(ref.Kind, ref.Digest)
+		return c.revokedDigest(kind, digest)
 	}
 	return nil
 }
@@ -445,10 +465,11 @@ func (c *compiled) prepare() {
 	}
 	for i, r := range c.rules {
 		r.index = i
-		r.disBit = -1
+		r.disBit, r.disLast = -1, -1
 		if r.art != nil && r.art.disallow != nil && len(c.disallow) < 63 {
 			r.disBit = len(c.disallow)
 			c.disallow = append(c.disallow, r)
+			r.disLast = literalLast(r.art.pattern)
 		}
 		r.layoutSel, r.stepSel = newSelector(r.layout), newSelector(r.step)
 		if i == len(c.rules)-1 && len(c.disallow) == 1 {
@@ -545,14 +566,12 @@ func (ev *evaluator) revocationEntry(e *centry) {
 	for li := range in.Layouts {
 		l := &in.Layouts[li]
 		lr := &ev.revs[li]
-		ref := revocation.Ref{Kind: revocation.KindLayout, Digest: l.Digest, Name: l.Name, Version: l.Version}
-		lr.layout = ev.lookup(clk{kind: lkLayout, li: int32(li)}, &ref)
+		lr.layout = ev.lookupOf(clk{kind: lkLayout, li: int32(li)}, revocation.KindLayout, "", l.Digest, l.Name, "", l.Version)
 		lr.signers, sigIdx = sigIdx[:len(l.Signers):len(l.Signers)], sigIdx[len(l.Signers):]
 		lr.links = linkIdx[len(linkIdx):len(linkIdx)]
 		lr.linkBase = len(linkIdx) / 2
 		for i, s := range l.Signers {
-			ref := revocation.Ref{Kind: revocation.KindKey, KeyID: s, Name: l.Name}
-			lr.signers[i] = int32(ev.lookup(clk{kind: lkSigner, li: int32(li), ki: int32(i)}, &ref))
+			lr.signers[i] = int32(ev.lookupOf(clk{kind: lkSigner, li: int32(li), ki: int32(i)}, revocation.KindKey, s, "", l.Name, "", 0))
 		}
 		for ki, k := range l.Keys {
 			if k.Issuer != "" && k.Serial != "" {
@@ -565,10 +584,11 @@ func (ev *evaluator) revocationEntry(e *centry) {
 			s := &l.Steps[si]
 			for ki := range s.Links {
 				k := &s.Links[ki]
-				ref := revocation.Ref{Kind: revocation.KindLink, Digest: k.Digest, Name: l.Name, Step: s.Name}
-				a := ev.lookup(clk{kind: lkLink, li: int32(li), si: int32(si), ki: int32(ki)}, &ref)
-				ref = revocation.Ref{Kind: revocation.KindFunctionary, KeyID: k.KeyID, Name: l.Name, Step: s.Name}
-				b := ev.lookup(clk{kind: lkFunctionary, li: int32(li), si: int32(si), ki: int32(ki)}, &ref)
+				x := clk{li: int32(li), si: int32(si), ki: int32(ki)}
+				x.kind = lkLink
+				a := ev.lookupOf(x, revocation.KindLink, "", k.Digest, l.Name, s.Name, 0)
+				x.kind = lkFunctionary
+				b := ev.lookupOf(x, revocation.KindFunctionary, k.KeyID, "", l.Name, s.Name, 0)
 				lr.links = append(lr.links, int32(a), int32(b))
 			}
 		}
@@ -581,11 +601,9 @@ func (ev *evaluator) revocationEntry(e *centry) {
 	for ai := range in.Attestations {
 		a := &in.Attestations[ai]
 		if a.Digest != "" {
-			ref := revocation.Ref{Kind: revocation.KindLink, Digest: a.Digest, Name: a.PredicateType}
-			ev.lookup(clk{kind: lkAttestation, ki: int32(ai)}, &ref)
+			ev.lookupOf(clk{kind: lkAttestation, ki: int32(ai)}, revocation.KindLink, "", a.Digest, a.PredicateType, "", 0)
 		}
-		ref := revocation.Ref{Kind: revocation.KindKey, KeyID: a.Signer}
-		ev.lookup(clk{kind: lkAttKey, ki: int32(ai)}, &ref)
+		ev.lookupOf(clk{kind: lkAttKey, ki: int32(ai)}, revocation.KindKey, a.Signer, "", "", "", 0)
 	}
 
 	var revoked, unknown, keys []string

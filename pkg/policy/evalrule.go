@@ -377,9 +377,17 @@ func (ev *evaluator) scanDisallow(products, materials map[string]Digests, side, 
 
 // disallowMatch returns clean without the DISALLOW rules (bits rule.disBit) that match name.
 func (ev *evaluator) disallowMatch(clean uint64, name string) uint64 {
+	last := -1
+	if name != "" {
+		last = int(name[len(name)-1])
+	}
 	for m := clean; m != 0; m &= m - 1 {
 		j := bits.TrailingZeros64(m)
-		if ev.c.disallow[j].art.disallow.Match(name) {
+		d := ev.c.disallow[j]
+		if d.disLast >= 0 && d.disLast != last {
+			continue // the pattern ends with a literal byte that name does not end with
+		}
+		if d.art.disallow.Match(name) {
 			clean &^= 1 << j
 		}
 	}
