@@ -2,7 +2,6 @@ package rego
 
 import (
 	"context"
-	"slices"
 	"strconv"
 	"time"
 
@@ -25,7 +24,8 @@ import (
 // changed afterwards (the Input keeps a pointer to it, for the trail).
 //
 // An Input is immutable and safe for concurrent use: every decision gets its own copy of the
-// trail entries, and OPA only reads the document.
+// trail entries (sharing their Evidence and Revocations records, which are read-only, as
+// policy.Decision.Trail documents), and OPA only reads the document.
 type Input struct {
 	in    *policy.Input
 	base  policy.BaseOptions
@@ -47,18 +47,13 @@ func NewInput(ctx context.Context, in *policy.Input, base policy.BaseOptions) (*
 	return &Input{in: in, base: base, trail: trail, value: inputValue(in, trail[0].Revocations, nil)}, nil
 }
 
-// baseTrail returns a copy of the implicit rules' entries for one decision, with room for n
-// more. Decide writes into entries (OverriddenBy) and callers own the decision they get, so
-// nothing of it may be shared with another decision.
+// baseTrail returns the implicit rules' entries for one decision, with room for n more. The
+// entries are copied (Decide writes into them: OverriddenBy), their Evidence and Revocations
+// slices are shared, as the entries of decisions of one policy are (see policy.Decision.Trail:
+// read them, do not modify them).
 func (x *Input) baseTrail(n int) []policy.TrailEntry {
 	out := make([]policy.TrailEntry, len(x.trail), len(x.trail)+n)
 	copy(out, x.trail)
-	for i := range out {
-		e := &out[i]
-		e.Evidence = slices.Clone(e.Evidence)
-		e.Revocations = slices.Clone(e.Revocations)
-		e.OverriddenBy = slices.Clone(e.OverriddenBy)
-	}
 	return out
 }
 

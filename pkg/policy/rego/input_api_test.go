@@ -69,7 +69,9 @@ func TestEvaluateInputSameDecision(t *testing.T) {
 }
 
 // TestEvaluateInputOwnTrail checks that decisions made from one Input share nothing a caller
-// could change for the others.
+// may change (policy.Decision.Trail: the returned slice and its entries' fields; the records
+// the entries point to are read-only), and that Decide's writes into one decision's entries
+// do not reach another's.
 func TestEvaluateInputOwnTrail(t *testing.T) {
 	ctx := context.Background()
 	p := load(t, benchRego, Options{})
@@ -88,20 +90,21 @@ func TestEvaluateInputOwnTrail(t *testing.T) {
 	tr := d1.Trail()
 	for i := range tr {
 		e := &tr[i]
-		e.Message = "changed"
-		for j := range e.Revocations {
-			e.Revocations[j].Ref.KeyID = "changed"
-		}
-		for j := range e.Evidence {
-			e.Evidence[j].Ref = "changed"
-		}
-		for j := range e.OverriddenBy {
-			e.OverriddenBy[j] = "changed"
-		}
+		e.Message, e.Rule, e.Effect = "changed", "changed", policy.Allow
+		e.Revocations, e.Evidence, e.OverriddenBy = nil, nil, []string{"changed"}
 	}
+	tr[0] = policy.TrailEntry{Rule: "replaced"}
 	d2, _ := p.EvaluateInput(ctx, x)
 	if !reflect.DeepEqual(d2, want) {
 		t.Errorf("a decision changed by changing another one:\n%+v\n%+v", d2, want)
+	}
+	if !reflect.DeepEqual(d1, want) {
+		t.Errorf("a decision changed by changing the slice its Trail returned:\n%+v\n%+v", d1, want)
+	}
+	for _, e := range x.trail {
+		if len(e.OverriddenBy) != 0 {
+			t.Errorf("Decide wrote into the Input's entries: %+v", e)
+		}
 	}
 }
 
