@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -519,12 +518,6 @@ func (cp *compact) revokeRecords(r *rule, out *TrailEntry) {
 		out.Evidence = append(out.Evidence, Evidence{Kind: string(lk.Ref.Kind), Layout: lk.Ref.Name, Step: lk.Ref.Step,
 			Ref: lk.Ref.KeyID + lk.Ref.Digest, Result: res, Detail: "source " + lk.Status.Source})
 	}
-}
-
-// appendJSON appends d's JSON form (MediaType's schema) to b.
-func (cp *compact) appendJSON(b []byte, d *Decision) ([]byte, error) {
-	j, err := json.Marshal(d.plain())
-	return append(b, j...), err
 }
 
 // compactCombine is combine over the compact entries: the same rules, the same texts.

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +11,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/tintoproject/tinto/pkg/revocation"
 	"github.com/tintoproject/tinto/pkg/rules"
 	"github.com/tintoproject/tinto/pkg/verr"
 )
@@ -38,6 +41,9 @@ func checkCompact(t *testing.T, what string, d *Decision) {
 	}
 	if string(got) != string(want) {
 		t.Fatalf("%s: MarshalJSON differs from the materialised trail's JSON:\n%s\n%s", what, got, want)
+	}
+	if raw, err := d.MarshalJSON(); err != nil || string(raw) != string(want) {
+		t.Fatalf("%s: MarshalJSON (not compacted by encoding/json) differs: %v\n%s\n%s", what, err, raw, want)
 	}
 	if d.Len() != len(trail) {
 		t.Errorf("%s: Len %d, Trail has %d", what, d.Len(), len(trail))
@@ -96,6 +102,46 @@ func TestCompactTrail(t *testing.T) {
 			checkCompact(t, "checker: "+strings.Join(rs, ""), mustEval(t, p, in))
 		}
 	}
+}
+
+// TestCompactTrailStrings writes decisions whose evidence has strings that JSON escapes (HTML
+// characters, control characters, invalid UTF-8, U+2028) and a checker whose answers have
+// times, reasons and errors.
+func TestCompactTrailStrings(t *testing.T) {
+	odd := "<a&b>\"q\"\\ \n\t\x01\x7f\xff\u2028\u2029é"
+	in := fixture()
+	in.Layouts[0].Name += odd
+	in.Layouts[0].Steps[0].Links[0].Products["dir/"+odd] = rules.SHA256(strings.Repeat("3", 64))
+	in.Layouts[0].Keys[1].Issuer, in.Layouts[0].Keys[1].Serial = "CN="+odd, "42"
+	at := evalTime.Add(-time.Hour)
+	in.Revocation = checkerFunc(func(_ context.Context, ref revocation.Ref, _ time.Time) (revocation.Status, error) {
+		switch ref.Kind {
+		case revocation.KindCertificate:
+			return revocation.Status{State: revocation.Revoked, Source: "crl" + odd, Reason: "key" + odd, RevokedAt: at, FetchedAt: at, NextUpdate: evalTime.Add(time.Hour)}, nil
+		case revocation.KindLink:
+			return revocation.Status{Source: "down"}, errors.New("unreachable " + odd)
+		}
+		return revocation.Status{State: revocation.Good, Source: "test", FetchedAt: at}, nil
+	})
+	for _, src := range []string{
+		"rules:\n- {id: a, verb: ALLOW, subject: artifact, message: 'msg <a&b> é'}\n- {id: w, verb: REQUIRE, strength: WEAK, subject: step, expect: ['step.threshold >= 2']}\n",
+		"revocation: {unknown: warn}\nrules:\n- {id: d, verb: DISALLOW, subject: step, artifacts: '*.pem'}\n- {id: k, verb: REVOKE, subject: key, keyids: ['" + keyAlice + "'], reason: stolen}\n",
+	} {
+		checkCompact(t, src, mustEval(t, mustLoad(t, header+src), in))
+	}
+}
+
+// FuzzAppendJSONString compares appendJSONString with encoding/json.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", "<a&b>", "\x00\x1f\x7f", "\xff\xfe", "\u2028\u2029", "é\"\\", "\b\f\n\r\t"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); string(got) != string(want) {
+			t.Errorf("%q: %s, encoding/json %s", s, got, want)
+		}
+	})
 }
 
 // TestReasonCodes checks that every reason the built-in engine gives survives its compact code.

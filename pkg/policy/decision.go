@@ -295,7 +295,8 @@ func (d *Decision) Err() error {
 // MarshalJSON encodes the decision under MediaType.
 func (d *Decision) MarshalJSON() ([]byte, error) {
 	if d.cp != nil {
-		return d.cp.appendJSON(nil, d)
+		cp := d.cp
+		return cp.appendJSON(make([]byte, 0, 512+256*len(cp.entries)+192*len(cp.evs)+256*len(cp.lks)), d)
 	}
 	return json.Marshal(d.plain())
 }
