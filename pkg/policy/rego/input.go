@@ -19,8 +19,8 @@ import (
 // An Input can only be made by NewInput, from the evidence it describes, so the document a
 // policy sees is always the one this package's converter built from that evidence; callers
 // cannot hand the engine a document of their own. It is a snapshot: the revocation answers are
-// those the checker (Input.Revocation) gave when NewInput ran, at the evidence's evaluation
-// time (Input.Time); make a new Input to ask again. The evidence passed to NewInput must not be
+// those the checker (policy.Input.Revocation) gave when NewInput ran, at the evidence's evaluation
+// time (policy.Input.Time); make a new Input to ask again. The evidence passed to NewInput must not be
 // changed afterwards (the Input keeps a pointer to it, for the trail).
 //
 // An Input is immutable and safe for concurrent use: every decision gets its own copy of the
