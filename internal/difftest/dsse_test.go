@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
@@ -321,4 +322,79 @@ func TestDifferentialDSSE(t *testing.T) {
 			}
 		}, func(_ Chain, g, ours Verdict) bool { return g.OK == ours.OK })
 	})
+}
+
+// TestToDSSE checks the Metablock-to-DSSE conversion the DSSE comparison relies on: the payload
+// is the signed value, a valid signature stays valid over the PAE, an invalid one stays invalid,
+// other files are left alone, and a signature by an unknown key makes the chain unconvertible.
+func TestToDSSE(t *testing.T) {
+	good, err := keys.GenerateEd25519(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := keys.GenerateECDSA(elliptic.P256())
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := (&intoto.Link{Name: "build"}).Signed()
+	mb, err := intoto.SignMetablock(signed, good, bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Corrupt the second signature.
+	var doc map[string]any
+	if err := json.Unmarshal(mb, &doc); err != nil {
+		t.Fatal(err)
+	}
+	sig := doc["signatures"].([]any)[1].(map[string]any)
+	raw, _ := hex.DecodeString(sig["sig"].(string))
+	raw[len(raw)/2] ^= 1
+	sig["sig"] = hex.EncodeToString(raw)
+	mb, _ = json.Marshal(doc)
+
+	signers := map[string]*keys.Signer{good.Key.KeyID: good, bad.Key.KeyID: bad}
+	out, ok, err := toDSSE(mb, signers)
+	if err != nil || !ok {
+		t.Fatalf("toDSSE: ok=%v err=%v", ok, err)
+	}
+	var env struct {
+		PayloadType string `json:"payloadType"`
+		Payload     string `json:"payload"`
+		Signatures  []struct {
+			KeyID string `json:"keyid"`
+			Sig   string `json:"sig"`
+		} `json:"signatures"`
+	}
+	if err := json.Unmarshal(out, &env); err != nil {
+		t.Fatal(err)
+	}
+	payload, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := cjson.Canonical(signed)
+	if got, err := cjson.CanonicalBytes(payload, cjson.Limits{}); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("payload %s (err %v), want the signed value %s", payload, err, want)
+	}
+	if env.PayloadType != intoto.PayloadType || len(env.Signatures) != 2 {
+		t.Fatalf("envelope %s", out)
+	}
+	pae := cjson.PAE(env.PayloadType, payload)
+	for i, s := range []*keys.Signer{good, bad} {
+		sigBytes, _ := base64.StdEncoding.DecodeString(env.Signatures[i].Sig)
+		err := s.Key.Verify(pae, keys.Signature{KeyID: env.Signatures[i].KeyID, Sig: sigBytes})
+		if env.Signatures[i].KeyID != s.Key.KeyID || (err == nil) != (i == 0) {
+			t.Errorf("signature %d: keyid %s, verify error %v (want valid: %v)", i, env.Signatures[i].KeyID, err, i == 0)
+		}
+	}
+
+	for _, other := range []string{"{not json", `[]`, `{"signed": {"_type": "other"}, "signatures": []}`, ``} {
+		out, ok, err := toDSSE([]byte(other), signers)
+		if err != nil || ok || string(out) != other {
+			t.Errorf("toDSSE(%q) = %q, %v, %v; want it unchanged", other, out, ok, err)
+		}
+	}
+	if _, _, err := toDSSE(mb, map[string]*keys.Signer{good.Key.KeyID: good}); !errors.Is(err, errNotConvertible) {
+		t.Errorf("a signature by an unknown key: %v, want errNotConvertible", err)
+	}
 }
