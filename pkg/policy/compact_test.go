@@ -256,8 +256,8 @@ func TestPrepare(t *testing.T) {
 			}
 		}
 		err := in.Prepare()
-		if (err != nil) != invalid || in.namesValidated() == invalid {
-			t.Fatalf("Prepare = %v with invalid names %v (validated %v)", err, invalid, in.namesValidated())
+		if (err != nil) != invalid || allPrepared(in) == invalid {
+			t.Fatalf("Prepare = %v with invalid names %v (prepared %v)", err, invalid, allPrepared(in))
 		}
 		got, _ := json.Marshal(mustEval(t, p, in))
 		if string(got) != string(want) {
@@ -272,30 +272,45 @@ func TestPrepare(t *testing.T) {
 func TestPrepareVoided(t *testing.T) {
 	p := mustLoad(t, header+"rules:\n- {id: a, verb: DISALLOW, subject: step, artifacts: '*.pem'}\n- {id: b, verb: DISALLOW, subject: step, artifacts: '*.key'}\n")
 	in := fixture()
-	if in.namesValidated() {
+	if allPrepared(in) {
 		t.Fatal("a literal Input counts as prepared")
 	}
-	if err := in.Prepare(); err != nil || !in.namesValidated() {
+	if err := in.Prepare(); err != nil || !allPrepared(in) {
 		t.Fatalf("Prepare: %v", err)
 	}
 	denied := func(in *Input) bool { return !mustEval(t, p, in).Allowed() }
 	if denied(in) {
 		t.Fatal("the fixture is denied")
 	}
-	// Another layouts slice with an invalid name: not prepared, so the name is checked.
+	// Another steps slice with an invalid name: not prepared, so the name is checked.
 	c := *in
 	c.Layouts = append([]Layout(nil), in.Layouts...)
 	c.Layouts[0].Steps = append([]Step(nil), c.Layouts[0].Steps...)
 	c.Layouts[0].Steps[0].Links = []Link{{KeyID: keyAlice, Digest: "sha256:" + strings.Repeat("2", 64),
 		Products: map[string]Digests{"../x": rules.SHA256(strings.Repeat("3", 64))}}}
-	if c.namesValidated() || !denied(&c) {
-		t.Error("replaced layouts with an invalid name: still prepared, or allowed")
+	if c.Layouts[0].namesValidated() || !denied(&c) {
+		t.Error("replaced steps with an invalid name: still prepared, or allowed")
+	}
+	// A copy of a prepared layout is prepared (the evidence a caller caches and reuses).
+	c2 := *in
+	c2.Layouts = append([]Layout(nil), in.Layouts...)
+	if !allPrepared(&c2) {
+		t.Error("a copy of a prepared layout is not prepared")
 	}
 	// A name added to a prepared map (which the documentation forbids) is still scanned.
 	in.Layouts[0].Steps[0].Links[0].Products["x.pem"] = rules.SHA256(strings.Repeat("3", 64))
 	if !denied(in) {
 		t.Error("a name added after Prepare was not scanned")
 	}
+}
+
+func allPrepared(in *Input) bool {
+	for i := range in.Layouts {
+		if !in.Layouts[i].namesValidated() {
+			return false
+		}
+	}
+	return len(in.Layouts) > 0
 }
 
 func mustRead(t *testing.T, path string) []byte {

@@ -256,8 +256,8 @@ type Lookup struct {
 	Ref revocation.Ref `json:"ref"`
 	// Status is the answer; it is never nil in a Lookup this package makes. Read it, do not
 	// modify it: the answers a policy gives itself (a REVOKE rule's, and "good" from "policy"
-	// when Input.Revocation is nil) are shared by every decision of the compiled policy (which
-	// keeps a decision's 27 or so lookups at 144 bytes each instead of 256).
+	// when Input.Revocation is nil) are shared by every decision of the compiled policy, and a
+	// checker's answers by every Trail of the decision.
 	Status *revocation.Status `json:"status"`
 	// Error is the operational error of the lookup, if any (the state is then Unknown).
 	Error string `json:"error,omitempty"`

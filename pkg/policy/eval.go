@@ -36,9 +36,8 @@ type evaluator struct {
 	// disMemo[2*link+side] caches the DISALLOW rules that found nothing on that side of that
 	// link (see disallowRun); nil until a DISALLOW rule runs.
 	disMemo []uint64
-	// namesOK is set when the Input's artifact names were validated when it was built (see
-	// Input.Prepare): the DISALLOW scan then does not validate them again.
-	namesOK bool
+	// curLayout is the index of the layout forSubjects is visiting.
+	curLayout int
 
 	// estimated caches estimate(k)+1 per subject kind (0: not computed yet).
 	estimated [numSubjects]int
@@ -65,7 +64,7 @@ func (c *compiled) evaluator(ctx context.Context, in *Input) *evaluator {
 		ev = &evaluator{}
 	}
 	sp := ev.spare
-	*ev = evaluator{c: c, ctx: ctx, in: in, spare: sp, namesOK: in.namesValidated()}
+	*ev = evaluator{c: c, ctx: ctx, in: in, spare: sp}
 	return ev
 }
 

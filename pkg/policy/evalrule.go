@@ -65,6 +65,7 @@ func (ev *evaluator) forSubjects(r *rule, f subjectVisit) {
 			continue
 		}
 		a.layout = l
+		ev.curLayout = li
 		switch r.subject {
 		case subjLayout:
 			if f(subj{kind: evLayout, li: int32(li)}) {
@@ -242,7 +243,7 @@ func (ev *evaluator) ruleEntry(r *rule, e *centry) {
 				if r.disBit >= 0 && ev.linkBase >= 0 {
 					consumed, na, err = ev.disallowRun(r, k, ev.linkBase+ki)
 				} else {
-					consumed, na, err = r.art.run(r.side, k, st, l, ev.namesOK)
+					consumed, na, err = r.art.run(r.side, k, st, l, l.namesValidated())
 				}
 				runs++
 				if na {
@@ -327,45 +328,48 @@ func (ev *evaluator) disallowRun(r *rule, k *Link, gi int) ([]string, bool, erro
 		ev.disMemo = reuse(ev.spare.disMemo, 2*ev.nlink)
 	}
 	if 2*gi+side >= len(ev.disMemo) {
-		return r.art.run(r.side, k, s, l, ev.namesOK)
+		return r.art.run(r.side, k, s, l, l.namesValidated())
 	}
 	slot := &ev.disMemo[2*gi+side]
 	if *slot&disScanned == 0 {
-		*slot = ev.scanDisallow(k.Products, k.Materials, side, gi, l.Name, s.Name) | disScanned
+		*slot = ev.scanDisallow(k.Products, k.Materials, side, gi, l, s.Name) | disScanned
 	}
 	if *slot&(1<<r.disBit) != 0 {
 		return nil, true, nil
 	}
-	return r.art.run(r.side, k, s, l, ev.namesOK)
+	return r.art.run(r.side, k, s, l, l.namesValidated())
 }
 
 // scanDisallow returns the set (bit rule.disBit) of the policy's DISALLOW rules on side side
 // (0 products, 1 materials) that select step stepName of layout layoutName and that match no
 // artifact of that side of the link. An invalid artifact name fails them all (empty set).
 //
-// gi is the link's index among all links of the evidence: when Input.Prepare listed that side's
+// gi is the link's index among all links of the evidence: when Layout.Prepare listed that side's
 // names (already validated), the list is scanned instead of the map.
-func (ev *evaluator) scanDisallow(products, materials map[string]Digests, side, gi int, layoutName, stepName string) uint64 {
+func (ev *evaluator) scanDisallow(products, materials map[string]Digests, side, gi int, l *Layout, stepName string) uint64 {
 	queue := products
 	if side == 1 {
 		queue = materials
 	}
 	var clean uint64
 	for _, d := range ev.c.disallow {
-		if (d.side == "materials") == (side == 1) && d.layoutSel.match(layoutName) && d.stepSel.match(stepName) {
+		if (d.side == "materials") == (side == 1) && d.layoutSel.match(l.Name) && d.stepSel.match(stepName) {
 			clean |= 1 << d.disBit
 		}
 	}
-	if names, ok := ev.in.preparedNames(gi, side, len(queue)); ok && ev.namesOK {
-		for _, name := range names {
-			if clean = ev.disallowMatch(clean, name); clean == 0 {
-				return 0
+	namesOK := l.namesValidated()
+	if namesOK && ev.curLayout < len(ev.revs) {
+		if names, ok := l.preparedNames(gi-ev.revs[ev.curLayout].linkBase, side, len(queue)); ok {
+			for _, name := range names {
+				if clean = ev.disallowMatch(clean, name); clean == 0 {
+					return 0
+				}
 			}
+			return clean
 		}
-		return clean
 	}
 	for name := range queue {
-		if !ev.namesOK && rules.ValidateName(name) != nil {
+		if !namesOK && rules.ValidateName(name) != nil {
 			return 0
 		}
 		if clean = ev.disallowMatch(clean, name); clean == 0 {

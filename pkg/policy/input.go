@@ -14,8 +14,10 @@ import (
 // and never sees unverified data.
 //
 // Input is a plain, JSON-friendly value. pkg/verify maps the results of pkg/tuf and pkg/intoto
-// into it. An Input must not be modified while an evaluation that uses it is running; apart from
-// that it is safe to share between concurrent evaluations.
+// into it. An Input must not be modified while an evaluation that uses it is running, nor
+// afterwards while a Decision made from it is used (a built-in Decision refers to the Input's
+// evidence and builds its trail from it when read); apart from that it is safe to share between
+// concurrent evaluations.
 type Input struct {
 	// Target is the TUF-verified artifact. Nil when the decision is not about a TUF target.
 	Target *Target `json:"target,omitempty"`
@@ -33,93 +35,16 @@ type Input struct {
 	// the policy's own REVOKE rules are consulted, and they are then authoritative (see the
 	// package documentation).
 	Revocation revocation.Checker `json:"-"`
-
-	// prepared records what Prepare checked (nil: not prepared).
-	prepared *prepared
 }
 
-// prepared is what Input.Prepare recorded: the layouts slice whose artifact names it validated,
-// and those names.
-type prepared struct {
-	first *Layout // &Layouts[0] (nil when there were none)
-	n     int     // len(Layouts)
-	// names[2*gi+side] lists the artifact names (in map order) of side side (0 products, 1
-	// materials) of the gi-th link of the evidence (layouts, steps and links in order).
-	names [][]string
-}
-
-// Prepare checks every artifact name of every link (materials and products) with
-// rules.ValidateName once, and records in the Input that they are valid, so that evaluations of
-// it do not check them again: the DISALLOW rules and the other artifact rules, which fail on an
-// invalid name, otherwise check each name they see at every evaluation. It is for a caller that
-// builds an Input once and evaluates it several times (several policies, several engines); an
-// Input evaluated once gains nothing from it.
-//
-// Call Prepare when the Input is built, before it is shared (it writes to the Input). It returns
-// the first invalid name's error and records nothing then: evaluations check every name, and
-// the rules that see an invalid name fail exactly as without Prepare. After Prepare the links'
-// artifact maps, the steps and the layouts must not be modified (an Input must not be modified
-// while evaluations use it anyway); replacing in.Layouts with another slice voids what Prepare
-// recorded. An Input built as a literal is never prepared: its names are checked at every
-// evaluation.
+// Prepare is Layout.Prepare for every layout of the Input; it stops at the first invalid name.
 func (in *Input) Prepare() error {
-	in.prepared = nil
-	nlink, nname := 0, 0
-	for li := range in.Layouts {
-		l := &in.Layouts[li]
-		for si := range l.Steps {
-			for _, k := range l.Steps[si].Links {
-				nlink++
-				nname += len(k.Materials) + len(k.Products)
-			}
+	for i := range in.Layouts {
+		if err := in.Layouts[i].Prepare(); err != nil {
+			return err
 		}
 	}
-	p := &prepared{n: len(in.Layouts), names: make([][]string, 0, 2*nlink)}
-	all := make([]string, 0, nname)
-	for li := range in.Layouts {
-		l := &in.Layouts[li]
-		for si := range l.Steps {
-			s := &l.Steps[si]
-			for ki := range s.Links {
-				k := &s.Links[ki]
-				for _, m := range [2]map[string]Digests{k.Products, k.Materials} {
-					start := len(all)
-					for name := range m {
-						if err := rules.ValidateName(name); err != nil {
-							return fmt.Errorf("policy: layout %s, step %s: artifact %q: %w", l.Name, s.Name, name, err)
-						}
-						all = append(all, name)
-					}
-					p.names = append(p.names, all[start:len(all):len(all)])
-				}
-			}
-		}
-	}
-	if p.n > 0 {
-		p.first = &in.Layouts[0]
-	}
-	in.prepared = p
 	return nil
-}
-
-// namesValidated reports whether Prepare validated the artifact names of in.Layouts.
-func (in *Input) namesValidated() bool {
-	p := in.prepared
-	if p == nil || p.n != len(in.Layouts) {
-		return false
-	}
-	return p.n == 0 || p.first == &in.Layouts[0]
-}
-
-// preparedNames returns the names Prepare listed for side side of the gi-th link, if it did and
-// their number is n (the side's map's length now).
-func (in *Input) preparedNames(gi, side, n int) ([]string, bool) {
-	p := in.prepared
-	if p == nil || 2*gi+side >= len(p.names) {
-		return nil, false
-	}
-	names := p.names[2*gi+side]
-	return names, len(names) == n
 }
 
 // Target is a TUF target: its name, length, hashes and custom metadata, as signed by TUF.
@@ -155,6 +80,87 @@ type Layout struct {
 	// Failure is non-empty when pkg/intoto reported that this layout did not verify (the text of
 	// its error). Such a layout never satisfies a policy; it is kept so that the trail can say why.
 	Failure string `json:"failure,omitempty"`
+
+	// prepared records what Prepare checked (nil: not prepared).
+	prepared *prepared
+}
+
+// prepared is what Layout.Prepare recorded: the steps slice whose artifact names it validated,
+// and those names.
+type prepared struct {
+	steps  *Step // &Steps[0] (nil when there were none)
+	nsteps int   // len(Steps)
+	// names[2*k+side] lists the artifact names (in map order) of side side (0 products, 1
+	// materials) of the layout's k-th link (steps and links in order).
+	names [][]string
+}
+
+// Prepare checks every artifact name of every link of the layout (materials and products) with
+// rules.ValidateName once, and records in the Layout that they are valid and what they are, so
+// that evaluations do not check them again and scan the lists instead of the maps: the DISALLOW
+// rules and the other artifact rules, which fail on an invalid name, otherwise check each name
+// they see at every evaluation. It is for evidence that is built once and evaluated several
+// times (several policies or engines, or layouts whose verification a caller caches and puts in
+// the Input of each decision); for one evaluation it only moves the work.
+//
+// Call Prepare when the evidence is built, before it is shared (it writes to the Layout; copies
+// of the Layout made afterwards share what it recorded). It returns the first invalid name's
+// error and records nothing then: evaluations check every name, and the rules that see an
+// invalid name fail exactly as without Prepare. After Prepare the layout's steps, links and
+// artifact maps must not be modified (evidence must not be modified while evaluations use it
+// anyway); replacing the Steps slice voids what Prepare recorded. A Layout written as a literal
+// is never prepared: its names are checked at every evaluation.
+func (l *Layout) Prepare() error {
+	l.prepared = nil
+	nlink, nname := 0, 0
+	for si := range l.Steps {
+		for _, k := range l.Steps[si].Links {
+			nlink++
+			nname += len(k.Materials) + len(k.Products)
+		}
+	}
+	p := &prepared{nsteps: len(l.Steps), names: make([][]string, 0, 2*nlink)}
+	all := make([]string, 0, nname)
+	for si := range l.Steps {
+		s := &l.Steps[si]
+		for ki := range s.Links {
+			k := &s.Links[ki]
+			for _, m := range [2]map[string]Digests{k.Products, k.Materials} {
+				start := len(all)
+				for name := range m {
+					if err := rules.ValidateName(name); err != nil {
+						return fmt.Errorf("policy: layout %s, step %s: artifact %q: %w", l.Name, s.Name, name, err)
+					}
+					all = append(all, name)
+				}
+				p.names = append(p.names, all[start:len(all):len(all)])
+			}
+		}
+	}
+	if p.nsteps > 0 {
+		p.steps = &l.Steps[0]
+	}
+	l.prepared = p
+	return nil
+}
+
+// namesValidated reports whether Prepare validated the artifact names of l.Steps.
+func (l *Layout) namesValidated() bool {
+	p := l.prepared
+	if p == nil || p.nsteps != len(l.Steps) {
+		return false
+	}
+	return p.nsteps == 0 || p.steps == &l.Steps[0]
+}
+
+// preparedNames returns the names Prepare listed for side side of the layout's k-th link, if it
+// did and their number is n (the side's map's length now).
+func (l *Layout) preparedNames(k, side, n int) ([]string, bool) {
+	if !l.namesValidated() || 2*k+side >= len(l.prepared.names) {
+		return nil, false
+	}
+	names := l.prepared.names[2*k+side]
+	return names, len(names) == n
 }
 
 // Key describes a public key by its id and type (never the key material itself).
