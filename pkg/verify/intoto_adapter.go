@@ -171,7 +171,10 @@ func verifyChain(ctx context.Context, in chainInput) (*chainResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	cr := evidence(in.layout, res)
+	cr, err := evidence(in.layout, res)
+	if err != nil {
+		return nil, err
+	}
 	cr.warnings = append(cr.warnings, skipped...)
 	for _, k := range lkeys {
 		if k.IsOpenPGP() {
@@ -182,7 +185,13 @@ func verifyChain(ctx context.Context, in chainInput) (*chainResult, error) {
 }
 
 // evidence maps a verified pkg/intoto result onto policy.Layout and the product index.
-func evidence(l blob, res *intoto.Result) *chainResult {
+//
+// The layout evidence is prepared (policy.Layout.Prepare) here, once per verified chain: its
+// artifact names are checked and listed once, and every decision over it (including decisions
+// over this result while it is cached) scans those lists instead of checking each name again.
+// pkg/intoto's parser has already rejected invalid names, so Prepare failing means the evidence
+// is not what pkg/intoto returned: the chain is refused (fail closed).
+func evidence(l blob, res *intoto.Result) (*chainResult, error) {
 	pl := policy.Layout{
 		Name:    l.path,
 		Digest:  res.LayoutDigest,
@@ -253,8 +262,11 @@ func evidence(l blob, res *intoto.Result) *chainResult {
 	for _, r := range res.Revocations {
 		cr.warnings = append(cr.warnings, fmt.Sprintf("layout %s: %s %s%s is %s (%s) and did not count", l.path, r.Ref.Kind, r.Ref.KeyID, r.Ref.Digest, r.Status.State, r.Status.Source))
 	}
+	if err := pl.Prepare(); err != nil {
+		return nil, fmt.Errorf("verify: layout %s: %w", l.path, err)
+	}
 	cr.layout = pl
-	return cr
+	return cr, nil
 }
 
 // appendRules records the outcome of every artifact rule of one side of a step. The consumed
