@@ -281,7 +281,13 @@ func failureLines(err error, depth int) []string {
 		}
 		return out
 	}
-	return []string{ind + err.Error()}
+	return []string{indent(ind, err.Error())}
+}
+
+// indent prefixes ind to s and to every further line of s (a joined error, such as the
+// failures of a sublayout, spans several lines).
+func indent(ind, s string) string {
+	return ind + strings.ReplaceAll(s, "\n", "\n"+ind)
 }
 
 func describe(w io.Writer, res *intoto.Result) {
@@ -301,7 +307,7 @@ func describe(w io.Writer, res *intoto.Result) {
 				fmt.Fprintf(w, "    link %s (%s, key %s)\n", l.File, l.Format, l.KeyID)
 			}
 			for _, r := range s.Rejected {
-				fmt.Fprintf(w, "    rejected %s: %v\n", r.File, r.Err)
+				fmt.Fprintln(w, indent("    ", fmt.Sprintf("rejected %s: %v", r.File, r.Err)))
 			}
 		}
 	}

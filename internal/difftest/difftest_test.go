@@ -215,8 +215,8 @@ func TestMain(m *testing.M) {
 // failureLineRE finds the reason at the start of each failure line of the CLI's explanation,
 // such as `    threshold (step "lint-2"): ...`, of each rejected candidate's line, such as
 // `    build.1a2b3c4d.link: rule-failed (step "build"): sublayout ... failed: ...`, and of the
-// further failures of a sublayout, which the CLI prints on lines of their own without
-// indentation (`threshold (step "pack-2"): ...`). A sublayout is a candidate link of a step, so
+// further failures of a sublayout, which the CLI prints on lines of their own, indented like
+// the first (`    threshold (step "pack-2"): ...`). A sublayout is a candidate link of a step, so
 // its failures are the step's: python raises the first of them in its order (every step's
 // links and thresholds before any sublayout), tinto reports them all.
 var failureLineRE = regexp.MustCompile(`(?m)^\s*(?:\S+\.link: )?([a-z][a-z-]*)(?: \(|:)`)
