@@ -3,6 +3,7 @@ package rego
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,18 +18,60 @@ import (
 // link each, 10 artifacts per side), the target a product of package.
 func benchInput() *policy.Input { return policybench.Input(10) }
 
-// benchRego expresses the same decisions as policybench.Policy(true) in Rego. It is written the way
-// an evaluation-cost-aware module should be: no rule iterates over artifacts in Rego. The
-// binding looks the target up by its name first and scans the products (by hash, like the
-// built-in REQUIRE productOf) only when that fails; the DISALLOW-like rules hand each link's
-// products to tinto.artifacts_matching (in-toto's glob semantics, as the built-in DISALLOW);
-// the links of all layouts are collected once for the rule that looks at every one of them;
-// the evaluation time is parsed once.
+// benchRego expresses the same decisions as policybench.Policy(true) in Rego, written the way
+// an evaluation-cost-aware module should be: it reads the input's indexes instead of iterating.
+// The binding is one lookup per layout (steps_by_name, then products_by_digest: by hash, whatever
+// the product's name, like the built-in REQUIRE productOf); the DISALLOW-like rules hand a
+// layout's or a step's product_names to tinto.artifacts_matching (in-toto's glob semantics, as
+// the built-in DISALLOW); the lifetime compares expires_ns with a bound computed once.
 //
-// benchRegoKeys is the same policy in portable Rego (no tinto built-in: the DISALLOW-like rules
-// use strings.any_suffix_match(object.keys(...))), the form the per-call anchor evaluates, and
-// benchRegoScan the same policy written naively (every rule scans artifacts in Rego).
+// benchRegoNoIndex is the same policy with tinto.artifacts_matching but without the indexes
+// (the links scanned step by step, the binding looked up by name then scanned by hash, the times
+// parsed from their strings), benchRegoKeys the same policy in portable Rego (no tinto built-in,
+// no index: the DISALLOW-like rules use strings.any_suffix_match(object.keys(...))), the form
+// the per-call anchor evaluates, and benchRegoScan the same policy written naively (every rule
+// scans artifacts in Rego).
 const benchRego = `package tinto
+
+# In every layout, the package step has a product with the target's sha256 (whatever its name).
+deny contains {"msg": "target not a product of package", "code": "bound"} if {
+	some l in input.layouts
+	not l.steps_by_name["package"].products_by_digest.sha256[input.target.hashes.sha256]
+}
+
+deny contains {"msg": "private key in products", "code": "no-pem"} if {
+	some l in input.layouts
+	some _ in tinto.artifacts_matching(l.product_names, "*.pem")
+}
+
+deny contains {"msg": "key in package products", "code": "no-keys"} if {
+	some l in input.layouts
+	some _ in tinto.artifacts_matching(l.steps_by_name["package"].product_names, "*.key")
+}
+
+deny contains {"msg": "not production", "code": "prod", "strength": "PREFERRED"} if {
+	input.params.env != "prod"
+}
+
+deny contains {"msg": "too large", "code": "small", "strength": "PREFERRED"} if {
+	input.target.length > 1073741824
+}
+
+deny contains {"msg": "unversioned layout", "code": "versioned", "strength": "MEDIUM"} if {
+	some l in input.layouts
+	l.version <= 0
+}
+
+warn contains {"msg": "layout lives longer than a year", "code": "lifetime"} if {
+	some l in input.layouts
+	l.expires_ns > year_from_now
+}
+
+# A complete rule is evaluated once per query (a body expression would be once per layout).
+year_from_now := input.time_ns + time.parse_duration_ns("8760h")
+`
+
+const benchRegoNoIndex = `package tinto
 
 deny contains {"msg": "target not a product of package", "code": "bound"} if {
 	some l in input.layouts
@@ -263,6 +306,7 @@ func BenchmarkDecision(b *testing.B) {
 		reportCPU(b, start)
 	}
 	b.Run("impl=rego-prepared-preconverted/rules=7/layouts=3", func(b *testing.B) { preconverted(b, benchRego) })
+	b.Run("impl=rego-prepared-preconverted-noindex/rules=7/layouts=3", func(b *testing.B) { preconverted(b, benchRegoNoIndex) })
 	b.Run("impl=rego-prepared-preconverted-objectkeys/rules=7/layouts=3", func(b *testing.B) { preconverted(b, benchRegoKeys) })
 	// The parts of a decision that NewInput does once: the implicit rules (BaseEntries) and
 	// the conversion of every member.
@@ -283,7 +327,9 @@ func BenchmarkDecision(b *testing.B) {
 		b.ResetTimer()
 		start := policybench.CPUTime()
 		for i := 0; i < b.N; i++ {
-			_ = inputValue(in, base[0].Revocations, nil)
+			if _, err := inputValue(in, base[0].Revocations, nil); err != nil {
+				b.Fatal(err)
+			}
 		}
 		reportCPU(b, start)
 	})
@@ -360,6 +406,10 @@ func TestBenchPoliciesAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	np, err := New(ctx, map[string]string{"bench.rego": benchRegoNoIndex}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, m := range []func(*policy.Input){nil,
 		func(in *policy.Input) { in.Params["env"] = "dev" },
 		func(in *policy.Input) { in.Target.Hashes["sha256"] = "00" },
@@ -377,6 +427,13 @@ func TestBenchPoliciesAgree(t *testing.T) {
 		func(in *policy.Input) { // the target's name, but another hash
 			in.Layouts[0].Steps[2].Links[0].Products["app.tar.gz"] = rules.SHA256("00")
 		},
+		func(in *policy.Input) { // the target is a product of build, not of package
+			delete(in.Layouts[0].Steps[2].Links[0].Products, "app.tar.gz")
+			in.Layouts[0].Steps[1].Links[0].Products["app.tar.gz"] = rules.SHA256(policybench.AppHash)
+		},
+		func(in *policy.Input) { in.Layouts[2].Expires = in.Time.Add(366 * 24 * time.Hour) },
+		func(in *policy.Input) { in.Layouts[2].Expires = in.Time.Add(364 * 24 * time.Hour) },
+		func(in *policy.Input) { in.Layouts[1].Version = 0 },
 	} {
 		in := benchInput()
 		if m != nil {
@@ -386,8 +443,15 @@ func TestBenchPoliciesAgree(t *testing.T) {
 		d2, _ := rp.Evaluate(ctx, in)
 		d3, _ := sp.Evaluate(ctx, in)
 		d4, _ := kp.Evaluate(ctx, in)
+		d5, _ := np.Evaluate(ctx, in)
 		if d4.Effect != d2.Effect || d4.Reason != d2.Reason {
 			t.Errorf("case %d: rego %s (%s), rego object.keys %s (%s)", i, d2.Effect, d2.Reason, d4.Effect, d4.Reason)
+		}
+		if d5.Effect != d2.Effect || d5.Reason != d2.Reason {
+			t.Errorf("case %d: rego %s (%s), rego without indexes %s (%s)", i, d2.Effect, d2.Reason, d5.Effect, d5.Reason)
+		}
+		if w2, w4, w5 := warnings(d2), warnings(d4), warnings(d5); w2 != w4 || w2 != w5 {
+			t.Errorf("case %d: warnings %q, %q (object.keys), %q (without indexes)", i, w2, w4, w5)
 		}
 		if d1.Effect != d2.Effect || d1.Effect != d3.Effect {
 			t.Errorf("case %d: builtin %s (%s), rego %s (%s), rego scanning %s (%s)", i, d1.Effect, d1.Reason,
@@ -397,6 +461,17 @@ func TestBenchPoliciesAgree(t *testing.T) {
 			t.Errorf("case %d: rego %s, rego scanning %s", i, d2.Reason, d3.Reason)
 		}
 	}
+}
+
+// warnings lists the rules of a decision's warnings.
+func warnings(d *policy.Decision) string {
+	var ws []string
+	for _, e := range d.Trail() {
+		if e.Warning {
+			ws = append(ws, e.Rule)
+		}
+	}
+	return strings.Join(ws, ",")
 }
 
 func reportCPU(b *testing.B, start time.Duration) {

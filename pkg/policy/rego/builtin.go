@@ -17,7 +17,8 @@ import (
 //	tinto.artifacts_matching(artifacts, pattern) -> array of strings
 //
 // artifacts is an object keyed by artifact name (a link's materials or products, an
-// attestation's subjects) and pattern an in-toto artifact pattern; the result is the sorted
+// attestation's subjects) or a set of names (a step's or a layout's product_names and
+// material_names; elements that are not strings are skipped), and pattern an in-toto artifact pattern; the result is the sorted
 // names that match it, with the glob semantics of the layouts' artifact rules and of the
 // built-in language's DISALLOW (rules.Glob: python's fnmatch, `*` crosses `/`). A pattern that
 // does not compile is an evaluation error, and so a denial.
@@ -26,13 +27,12 @@ import (
 //
 //	deny contains {"msg": "private key in products", "code": "no-pem"} if {
 //		some l in input.layouts
-//		some s in l.steps
-//		some k in s.links
-//		some _ in tinto.artifacts_matching(k.products, "*.pem")
+//		some _ in tinto.artifacts_matching(l.product_names, "*.pem")
 //	}
 //
 // (some name in ... binds the offending names, for a message; it is also cheaper than
-// count(...) > 0, which costs two more built-in calls per link.)
+// count(...) > 0, which costs two more built-in calls. A layout's product_names, one call for
+// all its steps, is cheaper than a call per link.)
 //
 // Without it, a module either unifies name by name (some name, _ in k.products;
 // endswith(name, ".pem")) or builds a set of every name (object.keys), both several times
@@ -47,8 +47,10 @@ var artifactsMatchingFunc = &rego.Function{
 		"that match the in-toto artifact pattern.",
 	Decl: types.NewFunction(
 		types.Args(
-			types.Named("artifacts", types.NewObject(nil, types.NewDynamicProperty(types.A, types.A))).
-				Description("artifacts keyed by name, such as a link's materials or products"),
+			types.Named("artifacts", types.NewAny(
+				types.NewObject(nil, types.NewDynamicProperty(types.A, types.A)),
+				types.NewSet(types.A),
+			)).Description("artifacts keyed by name (such as a link's materials or products), or a set of names (such as a step's product_names)"),
 			types.Named("pattern", types.S).Description("in-toto artifact pattern (fnmatch; * crosses /)"),
 		),
 		types.Named("names", types.NewArray(nil, types.S)).Description("the matching names, sorted"),
@@ -103,9 +105,14 @@ func constantGlobs(modules []*ast.Module) (globs, error) {
 
 // artifactsMatching implements tinto.artifacts_matching.
 func (g globs) artifactsMatching(_ rego.BuiltinContext, a, p *ast.Term) (*ast.Term, error) {
-	obj, ok := a.Value.(ast.Object)
-	if !ok {
-		return nil, builtins.NewOperandTypeErr(1, a.Value, "object")
+	var each func(func(*ast.Term))
+	switch v := a.Value.(type) {
+	case ast.Object:
+		each = func(f func(*ast.Term)) { v.Foreach(func(k, _ *ast.Term) { f(k) }) }
+	case ast.Set:
+		each = v.Foreach
+	default:
+		return nil, builtins.NewOperandTypeErr(1, a.Value, "object", "set")
 	}
 	pat, ok := p.Value.(ast.String)
 	if !ok {
@@ -119,7 +126,7 @@ func (g globs) artifactsMatching(_ rego.BuiltinContext, a, p *ast.Term) (*ast.Te
 		}
 	}
 	var names []*ast.Term
-	obj.Foreach(func(k, _ *ast.Term) {
+	each(func(k *ast.Term) {
 		if s, ok := k.Value.(ast.String); ok && glob.Match(string(s)) {
 			names = append(names, k)
 		}

@@ -25,6 +25,7 @@ func TestArtifactsMatching(t *testing.T) {
 
 warn contains {"msg": concat(",", tinto.artifacts_matching(input.layouts[0].steps[0].links[0].products, input.params.pattern)), "code": "dynamic"}
 warn contains {"msg": concat(",", tinto.artifacts_matching(input.layouts[0].steps[0].links[0].products, "*.pem")), "code": "constant"}
+warn contains {"msg": concat(",", tinto.artifacts_matching(input.layouts[0].steps[0].product_names, input.params.pattern)), "code": "set"}
 `, Options{})
 	if len(p.globs) != 1 || p.globs["*.pem"] == nil {
 		t.Fatalf("constant patterns: %v", p.globs)
@@ -56,10 +57,11 @@ warn contains {"msg": concat(",", tinto.artifacts_matching(input.layouts[0].step
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string][]string{"dynamic": nil, "constant": nil}
+		want := map[string][]string{"dynamic": nil, "constant": nil, "set": nil}
 		for n := range products {
 			if ok, _ := rules.MatchGlob(pattern, n); ok {
 				want["dynamic"] = append(want["dynamic"], n)
+				want["set"] = append(want["set"], n)
 			}
 			if ok, _ := rules.MatchGlob("*.pem", n); ok {
 				want["constant"] = append(want["constant"], n)
@@ -121,6 +123,15 @@ func TestArtifactsMatchingErrors(t *testing.T) {
 	res, err := g.artifactsMatching(rego.BuiltinContext{}, ast.ObjectTerm(ast.Item(ast.IntNumberTerm(1), ast.NullTerm()), ast.Item(ast.StringTerm("b"), ast.NullTerm()), ast.Item(ast.StringTerm("a"), ast.NullTerm())), ast.StringTerm("*"))
 	if err != nil || res.String() != `["a", "b"]` {
 		t.Errorf("got %v, %v", res, err)
+	}
+	// A set of names: elements that are not strings are skipped.
+	res, err = g.artifactsMatching(rego.BuiltinContext{}, ast.SetTerm(ast.IntNumberTerm(1), ast.StringTerm("b.pem"), ast.StringTerm("a.pem"), ast.StringTerm("c")), ast.StringTerm("*.pem"))
+	if err != nil || res.String() != `["a.pem", "b.pem"]` {
+		t.Errorf("set: got %v, %v", res, err)
+	}
+	// An array is not accepted (a name list is a set).
+	if _, err := g.artifactsMatching(rego.BuiltinContext{}, ast.ArrayTerm(ast.StringTerm("a")), ast.StringTerm("*")); err == nil {
+		t.Error("array accepted")
 	}
 }
 

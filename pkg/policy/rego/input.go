@@ -1,13 +1,17 @@
 package rego
 
 import (
+	"cmp"
 	"context"
+	"math/big"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/tintoproject/tinto/pkg/policy"
+	"github.com/tintoproject/tinto/pkg/verr"
 )
 
 // Input is evidence converted once, for any number of evaluations by any number of policies
@@ -37,14 +41,30 @@ type Input struct {
 // that will evaluate it (Options.Base; a policy with other options applies them again at each
 // evaluation), and converts the evidence into the Rego input document. Its shape is the JSON
 // form of policy.Input, with "time" as an RFC 3339 string and the revocation lookups under
-// "revocations". An error is the one policy.BaseEntries returns (nil evidence, no evaluation
-// time, bad options, a cancelled context).
+// "revocations", plus indexes built from the same evidence, for policies to look things up by
+// key instead of iterating (OPA's evaluator pays for every iteration step):
+//
+//   - time_ns, and each layout's expires_ns: the times in nanoseconds since the Unix epoch
+//     (expires_ns is the instant the "expires" string gives, to the second);
+//   - each layout's steps_by_name: its steps keyed by name (the same objects as in "steps");
+//   - each step's product_names and material_names: the sets of the artifact names of all its
+//     links, and products_by_digest and materials_by_digest: {alg: {hex: [names]}}, for each
+//     algorithm and digest the sorted names of the step's artifacts that have it;
+//   - each layout's product_names and material_names: the union of its steps' sets.
+//
+// An error is the one policy.BaseEntries returns (nil evidence, no evaluation time, bad
+// options, a cancelled context), or an *verr.InputError for a layout with two steps of the same
+// name (which no verified layout has).
 func NewInput(ctx context.Context, in *policy.Input, base policy.BaseOptions) (*Input, error) {
 	trail, err := policy.BaseEntries(ctx, in, base)
 	if err != nil {
 		return nil, err
 	}
-	return &Input{in: in, base: base, trail: trail, value: inputValue(in, trail[0].Revocations, nil)}, nil
+	v, err := inputValue(in, trail[0].Revocations, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Input{in: in, base: base, trail: trail, value: v}, nil
 }
 
 // baseTrail returns the implicit rules' entries for one decision, with room for n more. The
@@ -64,9 +84,22 @@ func (x *Input) baseTrail(n int) []policy.TrailEntry {
 // terms are allocated in blocks, each object key is one term shared by all objects,
 // small integers and booleans are OPA's interned terms, and objects are built in one call from
 // a reused item buffer. The value it returns shares no mutable state with anything else.
-func inputValue(in *policy.Input, lookups []policy.Lookup, reach *inputKeys) ast.Value {
+//
+// The only error is an *verr.InputError for evidence no verified supply chain has: a layout
+// with two steps of the same name (steps_by_name could not say which one a policy means).
+func inputValue(in *policy.Input, lookups []policy.Lookup, reach *inputKeys) (ast.Value, error) {
+	for li := range in.Layouts {
+		l := &in.Layouts[li]
+		for si := range l.Steps {
+			for _, prev := range l.Steps[:si] {
+				if prev.Name == l.Steps[si].Name {
+					return nil, verr.Invalid("rego input", "layout %q has two steps named %q", l.Name, prev.Name)
+				}
+			}
+		}
+	}
 	c := &converter{reach: reach}
-	return c.input(in, lookups)
+	return c.input(in, lookups), nil
 }
 
 // converter builds one input document.
@@ -79,6 +112,9 @@ type converter struct {
 	reach *inputKeys           // the top-level members to convert (nil: all)
 	// digestTerms shares single-algorithm digest objects (see digests).
 	digestTerms map[digestKey]*ast.Term
+	// Scratch of byDigest, reused.
+	dig   []digestName
+	inner [][2]*ast.Term
 }
 
 type digestKey struct{ alg, hex string }
@@ -140,10 +176,19 @@ const (
 	kTime
 	kVerb
 	kVersion
+	// The indexes (see indexes).
+	kExpiresNs
+	kMaterialNames
+	kMaterialsByDigest
+	kProductNames
+	kProductsByDigest
+	kStepsByName
+	kTimeNs
 	numKeys
 )
 
-var keyNames = [numKeys]string{"attestations", "command", "consumed", "custom", "digest", "expires", "failure", "functionaries", "hashes", "keyid", "keys", "keytype", "kind", "layouts", "length", "links", "materials", "name", "ok", "params", "predicate", "predicate_type", "products", "reason", "revocations", "rule", "rules", "scheme", "sha256", "side", "signer", "signers", "source", "state", "step", "steps", "subjects", "target", "threshold", "time", "verb", "version"}
+var keyNames = [numKeys]string{"attestations", "command", "consumed", "custom", "digest", "expires", "failure", "functionaries", "hashes", "keyid", "keys", "keytype", "kind", "layouts", "length", "links", "materials", "name", "ok", "params", "predicate", "predicate_type", "products", "reason", "revocations", "rule", "rules", "scheme", "sha256", "side", "signer", "signers", "source", "state", "step", "steps", "subjects", "target", "threshold", "time", "verb", "version",
+	"expires_ns", "material_names", "materials_by_digest", "product_names", "products_by_digest", "steps_by_name", "time_ns"}
 
 // key returns the term of an object key, made once per conversion and shared by every object.
 func (c *converter) key(k int) *ast.Term {
@@ -250,7 +295,7 @@ func (c *converter) input(in *policy.Input, lookups []policy.Lookup) ast.Value {
 			[2]*ast.Term{c.key(kReason), c.str(l.Status.Reason)},
 		))
 	}
-	items := make([][2]*ast.Term, 0, 6)
+	items := make([][2]*ast.Term, 0, 7)
 	if target != nil {
 		items = append(items, [2]*ast.Term{c.key(kTarget), target})
 	}
@@ -259,6 +304,7 @@ func (c *converter) input(in *policy.Input, lookups []policy.Lookup) ast.Value {
 		[2]*ast.Term{c.key(kAttestations), c.term(ast.NewArray(atts...))},
 		[2]*ast.Term{c.key(kParams), c.strMap(in.Params)},
 		[2]*ast.Term{c.key(kTime), c.str(in.Time.UTC().Format(time.RFC3339Nano))},
+		[2]*ast.Term{c.key(kTimeNs), c.term(unixNano(in.Time))},
 		[2]*ast.Term{c.key(kRevocations), c.term(ast.NewArray(revs...))},
 	)
 	return ast.NewObject(items...)
@@ -266,27 +312,43 @@ func (c *converter) input(in *policy.Input, lookups []policy.Lookup) ast.Value {
 
 func (c *converter) layout(l *policy.Layout) *ast.Term {
 	steps := c.elems(len(l.Steps))
+	byName := c.begin()
+	var layoutProducts, layoutMaterials []artifact
 	for si := range l.Steps {
 		s := &l.Steps[si]
 		links := c.elems(len(s.Links))
+		var products, materials []artifact
 		for ki := range s.Links {
 			k := &s.Links[ki]
+			var mt, pt *ast.Term
+			mt, materials = c.artifacts(k.Materials, materials)
+			pt, products = c.artifacts(k.Products, products)
 			links = append(links, c.object(
 				[2]*ast.Term{c.key(kKeyid), c.str(k.KeyID)},
 				[2]*ast.Term{c.key(kDigest), c.str(k.Digest)},
-				[2]*ast.Term{c.key(kMaterials), c.artifacts(k.Materials)},
-				[2]*ast.Term{c.key(kProducts), c.artifacts(k.Products)},
+				[2]*ast.Term{c.key(kMaterials), mt},
+				[2]*ast.Term{c.key(kProducts), pt},
 				[2]*ast.Term{c.key(kCommand), c.strList(k.Command)},
 			))
 		}
-		steps = append(steps, c.object(
-			[2]*ast.Term{c.key(kName), c.str(s.Name)},
+		name := c.str(s.Name)
+		st := c.object(
+			[2]*ast.Term{c.key(kName), name},
 			[2]*ast.Term{c.key(kFunctionaries), c.strList(s.Functionaries)},
 			[2]*ast.Term{c.key(kThreshold), c.int(int64(s.Threshold))},
 			[2]*ast.Term{c.key(kCommand), c.strList(s.Command)},
 			[2]*ast.Term{c.key(kLinks), c.term(ast.NewArray(links...))},
-		))
+			[2]*ast.Term{c.key(kProductNames), c.names(products)},
+			[2]*ast.Term{c.key(kMaterialNames), c.names(materials)},
+			[2]*ast.Term{c.key(kProductsByDigest), c.byDigest(products)},
+			[2]*ast.Term{c.key(kMaterialsByDigest), c.byDigest(materials)},
+		)
+		steps = append(steps, st)
+		c.add(name, st)
+		layoutProducts = append(layoutProducts, products...)
+		layoutMaterials = append(layoutMaterials, materials...)
 	}
+	stepsByName := c.end(byName)
 	keys := c.elems(len(l.Keys))
 	for i := range l.Keys {
 		k := &l.Keys[i]
@@ -309,16 +371,22 @@ func (c *converter) layout(l *policy.Layout) *ast.Term {
 			[2]*ast.Term{c.key(kFailure), c.str(r.Failure)},
 		))
 	}
+	// expires is what the "expires" string says (RFC 3339 has no fraction of a second here).
+	expires := l.Expires.UTC().Truncate(time.Second)
 	return c.object(
 		[2]*ast.Term{c.key(kName), c.str(l.Name)},
 		[2]*ast.Term{c.key(kDigest), c.str(l.Digest)},
 		[2]*ast.Term{c.key(kVersion), c.int(l.Version)},
-		[2]*ast.Term{c.key(kExpires), c.str(l.Expires.UTC().Format(time.RFC3339))},
+		[2]*ast.Term{c.key(kExpires), c.str(expires.Format(time.RFC3339))},
 		[2]*ast.Term{c.key(kSigners), c.strList(l.Signers)},
 		[2]*ast.Term{c.key(kKeys), c.term(ast.NewArray(keys...))},
 		[2]*ast.Term{c.key(kSteps), c.term(ast.NewArray(steps...))},
 		[2]*ast.Term{c.key(kRules), c.term(ast.NewArray(rules...))},
 		[2]*ast.Term{c.key(kFailure), c.str(l.Failure)},
+		[2]*ast.Term{c.key(kExpiresNs), c.term(unixNano(expires))},
+		[2]*ast.Term{c.key(kStepsByName), stepsByName},
+		[2]*ast.Term{c.key(kProductNames), c.names(layoutProducts)},
+		[2]*ast.Term{c.key(kMaterialNames), c.names(layoutMaterials)},
 	)
 }
 
@@ -364,12 +432,16 @@ func (c *converter) strList(xs []string) *ast.Term {
 	return c.term(ast.NewArray(ts...))
 }
 
-func (c *converter) artifacts(m map[string]policy.Digests) *ast.Term {
+// artifacts converts a link's materials or products, and appends each artifact (its name term
+// shared with the object) to acc, for the step's and the layout's indexes.
+func (c *converter) artifacts(m map[string]policy.Digests, acc []artifact) (*ast.Term, []artifact) {
 	mark := c.begin()
 	for n, d := range m {
-		c.add(c.str(n), c.digests(d))
+		nt := c.str(n)
+		c.add(nt, c.digests(d))
+		acc = append(acc, artifact{name: nt, d: d})
 	}
-	return c.end(mark)
+	return c.end(mark), acc
 }
 
 // anyValue converts a decoded JSON value (map[string]any, []any, string, bool, nil, float64,
@@ -383,4 +455,88 @@ func anyValue(v any) ast.Value {
 		return ast.Null{}
 	}
 	return val
+}
+
+// artifact is one entry of a link's materials or products, for the indexes.
+type artifact struct {
+	name *ast.Term // ast.String, the key term of the link's object
+	d    policy.Digests
+}
+
+// names is the set of the artifacts' names (product_names, material_names); a name several
+// links (or steps) record is in it once.
+func (c *converter) names(as []artifact) *ast.Term {
+	ts := c.elems(len(as))
+	for _, a := range as {
+		ts = append(ts, a.name)
+	}
+	return c.term(ast.NewSet(ts...))
+}
+
+// byDigest is the index {alg: {hex: [names]}} of the artifacts (products_by_digest,
+// materials_by_digest): for every algorithm and digest, the sorted names (without repeats) of
+// the artifacts that have that digest for that algorithm.
+func (c *converter) byDigest(as []artifact) *ast.Term {
+	ds := c.dig[:0]
+	for _, a := range as {
+		for alg, h := range a.d.All() {
+			ds = append(ds, digestName{alg: alg, hex: h, name: a.name})
+		}
+	}
+	slices.SortFunc(ds, func(a, b digestName) int {
+		if c := cmp.Compare(a.alg, b.alg); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.hex, b.hex); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.name.Value.(ast.String), b.name.Value.(ast.String))
+	})
+	outer := c.begin()
+	inner := c.inner[:0]
+	for i := 0; i < len(ds); {
+		alg := ds[i].alg
+		for i < len(ds) && ds[i].alg == alg {
+			hex := ds[i].hex
+			names := c.elems(countRun(ds[i:], alg, hex))
+			for ; i < len(ds) && ds[i].alg == alg && ds[i].hex == hex; i++ {
+				if n := len(names); n == 0 || names[n-1].Value.(ast.String) != ds[i].name.Value.(ast.String) {
+					names = append(names, ds[i].name)
+				}
+			}
+			inner = append(inner, [2]*ast.Term{c.str(hex), c.term(ast.NewArray(names...))})
+		}
+		c.add(c.alg(alg), c.term(ast.NewObject(inner...)))
+		clear(inner)
+		inner = inner[:0]
+	}
+	clear(ds)
+	c.dig, c.inner = ds[:0], inner
+	return c.end(outer)
+}
+
+// digestName is one (algorithm, digest, name) triple of byDigest.
+type digestName struct {
+	alg, hex string
+	name     *ast.Term
+}
+
+// countRun is how many of ds, from the first, have the algorithm and digest.
+func countRun(ds []digestName, alg, hex string) int {
+	n := 0
+	for n < len(ds) && ds[n].alg == alg && ds[n].hex == hex {
+		n++
+	}
+	return n
+}
+
+// unixNano is t as nanoseconds since the Unix epoch (time_ns, expires_ns), exact for any time
+// (time.Time.UnixNano is undefined outside the years 1678-2262).
+func unixNano(t time.Time) ast.Value {
+	if y := t.Year(); y > 1678 && y < 2262 {
+		return ast.Number(strconv.FormatInt(t.UnixNano(), 10))
+	}
+	n := new(big.Int).Mul(big.NewInt(t.Unix()), big.NewInt(1e9))
+	n.Add(n, big.NewInt(int64(t.Nanosecond())))
+	return ast.Number(n.String())
 }

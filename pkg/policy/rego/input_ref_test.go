@@ -2,6 +2,9 @@ package rego
 
 import (
 	"context"
+	"maps"
+	"math/big"
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,6 +56,7 @@ func refInputValue(in *policy.Input, lookups []policy.Lookup) ast.Value {
 	obj.Insert(ast.StringTerm("attestations"), ast.ArrayTerm(atts...))
 	obj.Insert(ast.StringTerm("params"), ast.NewTerm(refStrMap(in.Params)))
 	obj.Insert(ast.StringTerm("time"), ast.StringTerm(in.Time.UTC().Format(time.RFC3339Nano)))
+	obj.Insert(ast.StringTerm("time_ns"), ast.NewTerm(refUnixNano(in.Time)))
 	revs := make([]*ast.Term, 0, len(lookups))
 	for _, l := range lookups {
 		revs = append(revs, ast.NewTerm(ast.NewObject(
@@ -72,6 +76,8 @@ func refInputValue(in *policy.Input, lookups []policy.Lookup) ast.Value {
 
 func refLayoutValue(l *policy.Layout) ast.Value {
 	steps := make([]*ast.Term, 0, len(l.Steps))
+	byName := ast.NewObject()
+	var allProducts, allMaterials []map[string]policy.Digests
 	for _, s := range l.Steps {
 		links := make([]*ast.Term, 0, len(s.Links))
 		for _, k := range s.Links {
@@ -83,13 +89,24 @@ func refLayoutValue(l *policy.Layout) ast.Value {
 				refKV("command", refStrList(k.Command)),
 			)))
 		}
-		steps = append(steps, ast.NewTerm(ast.NewObject(
+		var products, materials []map[string]policy.Digests
+		for _, k := range s.Links {
+			products, materials = append(products, k.Products), append(materials, k.Materials)
+		}
+		allProducts, allMaterials = append(allProducts, products...), append(allMaterials, materials...)
+		step := ast.NewTerm(ast.NewObject(
 			refKV("name", ast.String(s.Name)),
 			refKV("functionaries", refStrList(s.Functionaries)),
 			refKV("threshold", ast.Number(json.Number(refItoa(int64(s.Threshold))))),
 			refKV("command", refStrList(s.Command)),
 			refKV("links", ast.NewArray(links...)),
-		)))
+			refKV("product_names", refNames(products)),
+			refKV("material_names", refNames(materials)),
+			refKV("products_by_digest", refByDigest(products)),
+			refKV("materials_by_digest", refByDigest(materials)),
+		))
+		steps = append(steps, step)
+		byName.Insert(ast.StringTerm(s.Name), step)
 	}
 	keys := make([]*ast.Term, 0, len(l.Keys))
 	for _, k := range l.Keys {
@@ -115,7 +132,60 @@ func refLayoutValue(l *policy.Layout) ast.Value {
 		refKV("steps", ast.NewArray(steps...)),
 		refKV("rules", ast.NewArray(rules...)),
 		refKV("failure", ast.String(l.Failure)),
+		refKV("expires_ns", refUnixNano(l.Expires.Truncate(time.Second))),
+		refKV("steps_by_name", byName),
+		refKV("product_names", refNames(allProducts)),
+		refKV("material_names", refNames(allMaterials)),
 	)
+}
+
+// refNames is the set of the names of the artifacts.
+func refNames(ms []map[string]policy.Digests) ast.Value {
+	s := ast.NewSet()
+	for _, m := range ms {
+		for n := range m {
+			s.Add(ast.StringTerm(n))
+		}
+	}
+	return s
+}
+
+// refByDigest is {alg: {hex: [names]}}, the names sorted and without repeats.
+func refByDigest(ms []map[string]policy.Digests) ast.Value {
+	idx := map[string]map[string]map[string]bool{}
+	for _, m := range ms {
+		for n, d := range m {
+			for alg, h := range d.Map() {
+				if idx[alg] == nil {
+					idx[alg] = map[string]map[string]bool{}
+				}
+				if idx[alg][h] == nil {
+					idx[alg][h] = map[string]bool{}
+				}
+				idx[alg][h][n] = true
+			}
+		}
+	}
+	o := ast.NewObject()
+	for alg, byHex := range idx {
+		inner := ast.NewObject()
+		for h, names := range byHex {
+			ns := slices.Sorted(maps.Keys(names))
+			ts := make([]*ast.Term, len(ns))
+			for i, n := range ns {
+				ts[i] = ast.StringTerm(n)
+			}
+			inner.Insert(ast.StringTerm(h), ast.ArrayTerm(ts...))
+		}
+		o.Insert(ast.StringTerm(alg), ast.NewTerm(inner))
+	}
+	return o
+}
+
+// refUnixNano is t in nanoseconds since the Unix epoch, with math/big.
+func refUnixNano(t time.Time) ast.Value {
+	n := new(big.Int).Mul(big.NewInt(t.Unix()), big.NewInt(1000000000))
+	return ast.Number(n.Add(n, big.NewInt(int64(t.Nanosecond()))).String())
 }
 
 func refKV(k string, v ast.Value) [2]*ast.Term { return ast.Item(ast.StringTerm(k), ast.NewTerm(v)) }
@@ -163,12 +233,23 @@ func TestInputValueSame(t *testing.T) {
 		Predicate: map[string]any{"builder": map[string]any{"id": "x"}, "n": []any{1.5, "s", true, nil}},
 		Subjects:  map[string]policy.Digests{"app.tar.gz": rules.SHA256(appHash)}, Signer: keyBob}}
 	full.Params["empty"] = ""
+	// A second link of a step, repeating names and digests (the step's indexes merge them);
+	// times beyond int64 nanoseconds and with a fraction of a second.
+	s := &full.Layouts[1].Steps[1]
+	s.Links = append(s.Links, policy.Link{KeyID: keyBob, Products: map[string]policy.Digests{
+		"build/file1.go": rules.SHA256("01"), "other": s.Links[0].Products["build/file2.go"], "m2": rules.MustDigests(map[string]string{"sha256": "01", "md5": "03"})}})
+	full.Layouts[2].Expires = time.Date(3000, 1, 2, 3, 4, 5, 123, time.UTC)
+	full.Time = time.Date(1500, 1, 2, 3, 4, 5, 6, time.UTC)
 	for i, in := range []*policy.Input{fixture(), benchInput(), policybench.Input(1), full, {Time: evalTime}} {
 		base, err := policy.BaseEntries(ctx, in, policy.BaseOptions{Layouts: "any"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, want := inputValue(in, base[0].Revocations, nil), refInputValue(in, base[0].Revocations)
+		got, err := inputValue(in, base[0].Revocations, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := refInputValue(in, base[0].Revocations)
 		if got.Compare(want) != 0 {
 			t.Errorf("case %d:\n got %v\nwant %v", i, got, want)
 		}

@@ -18,14 +18,18 @@
 // empty.
 //
 // input is the JSON form of policy.Input (target, layouts, attestations, params, time) plus
-// "revocations": every revocation lookup already made, so a module can look at them. Before the
-// Rego rules, the engine applies the same implicit rules as the built-in language
+// "revocations": every revocation lookup already made, so a module can look at them, and
+// indexes of the same evidence (time_ns; per layout expires_ns, steps_by_name, product_names,
+// material_names; per step product_names, material_names, products_by_digest,
+// materials_by_digest: see NewInput), so that a module looks things up by key rather than
+// iterating. Before the Rego rules, the engine applies the same implicit rules as the built-in language
 // (policy.BaseEntries): revocation and layout combination, so a revoked key, layout or link
 // denies whatever the module says.
 //
 // Modules can call one tinto built-in besides OPA's: tinto.artifacts_matching(artifacts,
 // pattern), the sorted names of the artifacts (an object keyed by name, such as a link's
-// products) that match an in-toto artifact pattern, with the layouts' glob semantics. It is the
+// products, or a set of names, such as a step's product_names) that match an in-toto artifact
+// pattern, with the layouts' glob semantics. It is the
 // cheap way to write a DISALLOW-like rule (see artifactsMatching).
 //
 // # Evaluation
@@ -229,7 +233,11 @@ func (p *Policy) Evaluate(ctx context.Context, in *policy.Input) (*policy.Decisi
 	if err != nil {
 		return nil, err
 	}
-	return p.eval(ctx, in, trail, inputValue(in, trail[0].Revocations, p.reach))
+	v, err := inputValue(in, trail[0].Revocations, p.reach)
+	if err != nil {
+		return nil, err
+	}
+	return p.eval(ctx, in, trail, v)
 }
 
 // EvaluateInput is Evaluate for evidence converted once by NewInput. The decision is the one
