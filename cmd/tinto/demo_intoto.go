@@ -174,8 +174,9 @@ func intotoDemoWork(k *intotoDemoKeys, sc intotoDemoScenario, work, links string
 		return note, nil
 	}
 	if sc.tamper {
-		note = fmt.Sprintf("bin/app: sha256 %.12s... as built (build link), %.12s... as packaged (package link)",
-			built["bin/app"].String(), pkgMaterials["bin/app"].String())
+		b, _ := built["bin/app"].Get("sha256")
+		p, _ := pkgMaterials["bin/app"].Get("sha256")
+		note = fmt.Sprintf("bin/app: sha256 %.12s... as built (build link), %.12s... as packaged (package link)", b, p)
 	}
 	return note, sign(k.package_, &intoto.Link{Name: "package", Command: []string{"tar", "czf", "dist/app.tar.gz", "bin/app"}, Materials: pkgMaterials, Products: packaged})
 }
