@@ -39,7 +39,6 @@ warn contains sprintf("%s/%s: %s", [l.name, s.name, what]) if {
 		"product_names": names(s.links, "products") == s.product_names,
 		"material_names": names(s.links, "materials") == s.material_names,
 		"products_by_digest": by_digest(s.links, "products") == s.products_by_digest,
-		"materials_by_digest": by_digest(s.links, "materials") == s.materials_by_digest,
 		"steps_by_name": l.steps_by_name[s.name] == s,
 	}
 	not ok
@@ -60,7 +59,7 @@ warn contains "time_ns" if time.parse_rfc3339_ns(input.time) != input.time_ns
 
 warn contains "checked" if {
 	count([l | some l in input.layouts; l.expires_ns; l.product_names; l.material_names; l.steps_by_name]) == count(input.layouts)
-	count([s | some l in input.layouts; some s in l.steps; s.product_names; s.material_names; s.products_by_digest; s.materials_by_digest]) ==
+	count([s | some l in input.layouts; some s in l.steps; s.product_names; s.material_names; s.products_by_digest]) ==
 		count([s | some l in input.layouts; some s in l.steps])
 	input.time_ns
 }
@@ -120,7 +119,7 @@ func randomEvidence(rng *rand.Rand) *policy.Input {
 }
 
 // TestIndexesAgree checks, on random evidence, that every index of the input document (the
-// step and layout name sets, products_by_digest and materials_by_digest, steps_by_name,
+// step and layout name sets, products_by_digest, steps_by_name,
 // expires_ns and time_ns) is what a module computes from the plain fields.
 func TestIndexesAgree(t *testing.T) {
 	ctx := context.Background()
@@ -177,7 +176,6 @@ func TestIndexes(t *testing.T) {
 		`time_ns`:                                  `1793534400000000500`,
 		`layouts[0].expires_ns`:                    `1798859045000000000`,
 		`layouts[0].steps[0].products_by_digest`:   `{"sha256": {"01": ["a", "b"], "03": ["c"]}, "sha512": {"02": ["a"]}}`,
-		`layouts[0].steps[0].materials_by_digest`:  `{"sha256": {"01": ["m"]}}`,
 		`layouts[0].steps[0].product_names`:        `{"a", "b", "c"}`,
 		`layouts[0].steps[0].material_names`:       `{"m"}`,
 		`layouts[0].steps[1].product_names`:        `set()`,

@@ -35,6 +35,7 @@ type Input struct {
 	base  policy.BaseOptions
 	trail []policy.TrailEntry // policy.BaseEntries(in, base)
 	value ast.Value           // the whole document (every member, whatever a module reaches)
+	plain ast.Value           // the same without the indexes, for policies that name none
 }
 
 // NewInput applies the implicit rules to verified evidence, with the options of the policies
@@ -48,8 +49,8 @@ type Input struct {
 //     (expires_ns is the instant the "expires" string gives, to the second);
 //   - each layout's steps_by_name: its steps keyed by name (the same objects as in "steps");
 //   - each step's product_names and material_names: the sets of the artifact names of all its
-//     links, and products_by_digest and materials_by_digest: {alg: {hex: [names]}}, for each
-//     algorithm and digest the sorted names of the step's artifacts that have it;
+//     links, and products_by_digest: {alg: {hex: [names]}}, for each algorithm and digest the
+//     sorted names of the step's products that have it;
 //   - each layout's product_names and material_names: the union of its steps' sets.
 //
 // An error is the one policy.BaseEntries returns (nil evidence, no evaluation time, bad
@@ -60,11 +61,11 @@ func NewInput(ctx context.Context, in *policy.Input, base policy.BaseOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	v, err := inputValue(in, trail[0].Revocations, nil)
+	v, plain, err := inputValues(in, trail[0].Revocations)
 	if err != nil {
 		return nil, err
 	}
-	return &Input{in: in, base: base, trail: trail, value: v}, nil
+	return &Input{in: in, base: base, trail: trail, value: v, plain: plain}, nil
 }
 
 // baseTrail returns the implicit rules' entries for one decision, with room for n more. The
@@ -78,7 +79,8 @@ func (x *Input) baseTrail(n int) []policy.TrailEntry {
 }
 
 // inputValue converts evidence into the Rego input document directly (no JSON round trip),
-// leaving out the top-level members reach says no module can reach (nil: convert all).
+// leaving out the top-level members reach says no module can reach (nil: convert all), with the
+// indexes if the modules name one of them (reach.indexes; nil: with them).
 //
 // The conversion is written for speed (it used to cost more than evaluating a typical module):
 // terms are allocated in blocks, each object key is one term shared by all objects,
@@ -88,21 +90,46 @@ func (x *Input) baseTrail(n int) []policy.TrailEntry {
 // The only error is an *verr.InputError for evidence no verified supply chain has: a layout
 // with two steps of the same name (steps_by_name could not say which one a policy means).
 func inputValue(in *policy.Input, lookups []policy.Lookup, reach *inputKeys) (ast.Value, error) {
+	if err := uniqueSteps(in); err != nil {
+		return nil, err
+	}
+	c := &converter{reach: reach, indexed: reach.indexes(), plain: !reach.indexes()}
+	indexed, plain := c.input(in, lookups)
+	if indexed != nil {
+		return indexed, nil
+	}
+	return plain, nil
+}
+
+// inputValues converts every member of the evidence into both documents: with the indexes and
+// without them (sharing every term but the top-level, layout and step objects).
+func inputValues(in *policy.Input, lookups []policy.Lookup) (indexed, plain ast.Value, err error) {
+	if err := uniqueSteps(in); err != nil {
+		return nil, nil, err
+	}
+	c := &converter{indexed: true, plain: true}
+	indexed, plain = c.input(in, lookups)
+	return indexed, plain, nil
+}
+
+// uniqueSteps checks that no layout has two steps of the same name (steps_by_name could not say
+// which one a policy means; a verified layout never has them). Whether a policy reads the
+// indexes or not, such evidence is an input error.
+func uniqueSteps(in *policy.Input) error {
 	for li := range in.Layouts {
 		l := &in.Layouts[li]
 		for si := range l.Steps {
 			for _, prev := range l.Steps[:si] {
 				if prev.Name == l.Steps[si].Name {
-					return nil, verr.Invalid("rego input", "layout %q has two steps named %q", l.Name, prev.Name)
+					return verr.Invalid("rego input", "layout %q has two steps named %q", l.Name, prev.Name)
 				}
 			}
 		}
 	}
-	c := &converter{reach: reach}
-	return c.input(in, lookups), nil
+	return nil
 }
 
-// converter builds one input document.
+// converter builds one input document (or two: see input).
 type converter struct {
 	terms []ast.Term           // block the next terms are taken from
 	items [][2]*ast.Term       // scratch for object items (NewObject copies them)
@@ -110,6 +137,8 @@ type converter struct {
 	keys  [numKeys]*ast.Term   // the object keys, made once (see key)
 	algs  map[string]*ast.Term // digest algorithms other than sha256
 	reach *inputKeys           // the top-level members to convert (nil: all)
+	// What to build: the document with the indexes, the one without, or both.
+	indexed, plain bool
 	// digestTerms shares single-algorithm digest objects (see digests).
 	digestTerms map[digestKey]*ast.Term
 	// Scratch of byDigest, reused.
@@ -179,7 +208,6 @@ const (
 	// The indexes (see indexes).
 	kExpiresNs
 	kMaterialNames
-	kMaterialsByDigest
 	kProductNames
 	kProductsByDigest
 	kStepsByName
@@ -188,7 +216,7 @@ const (
 )
 
 var keyNames = [numKeys]string{"attestations", "command", "consumed", "custom", "digest", "expires", "failure", "functionaries", "hashes", "keyid", "keys", "keytype", "kind", "layouts", "length", "links", "materials", "name", "ok", "params", "predicate", "predicate_type", "products", "reason", "revocations", "rule", "rules", "scheme", "sha256", "side", "signer", "signers", "source", "state", "step", "steps", "subjects", "target", "threshold", "time", "verb", "version",
-	"expires_ns", "material_names", "materials_by_digest", "product_names", "products_by_digest", "steps_by_name", "time_ns"}
+	"expires_ns", "material_names", "product_names", "products_by_digest", "steps_by_name", "time_ns"}
 
 // key returns the term of an object key, made once per conversion and shared by every object.
 func (c *converter) key(k int) *ast.Term {
@@ -251,7 +279,9 @@ func (c *converter) alg(a string) *ast.Term {
 	return t
 }
 
-func (c *converter) input(in *policy.Input, lookups []policy.Lookup) ast.Value {
+// input converts the evidence into the document with the indexes (c.indexed) and without them
+// (c.plain).
+func (c *converter) input(in *policy.Input, lookups []policy.Lookup) (indexed, plain ast.Value) {
 	var target *ast.Term
 	if t := in.Target; t != nil && c.reach.has("target") {
 		target = c.object(
@@ -262,8 +292,20 @@ func (c *converter) input(in *policy.Input, lookups []policy.Lookup) ast.Value {
 		)
 	}
 	layouts := c.elems(len(in.Layouts))
+	var plainLayouts []*ast.Term
+	if c.plain && c.indexed {
+		plainLayouts = c.elems(len(in.Layouts))
+	}
 	for i := 0; i < len(in.Layouts) && c.reach.has("layouts"); i++ {
-		layouts = append(layouts, c.layout(&in.Layouts[i]))
+		full, plain := c.layout(&in.Layouts[i])
+		if c.indexed {
+			layouts = append(layouts, full)
+			if c.plain {
+				plainLayouts = append(plainLayouts, plain)
+			}
+		} else {
+			layouts = append(layouts, plain)
+		}
 	}
 	atts := c.elems(len(in.Attestations))
 	for i := 0; i < len(in.Attestations) && c.reach.has("attestations"); i++ {
@@ -304,14 +346,28 @@ func (c *converter) input(in *policy.Input, lookups []policy.Lookup) ast.Value {
 		[2]*ast.Term{c.key(kAttestations), c.term(ast.NewArray(atts...))},
 		[2]*ast.Term{c.key(kParams), c.strMap(in.Params)},
 		[2]*ast.Term{c.key(kTime), c.str(in.Time.UTC().Format(time.RFC3339Nano))},
-		[2]*ast.Term{c.key(kTimeNs), c.term(unixNano(in.Time))},
 		[2]*ast.Term{c.key(kRevocations), c.term(ast.NewArray(revs...))},
 	)
-	return ast.NewObject(items...)
+	if !c.indexed {
+		return nil, ast.NewObject(items...)
+	}
+	if c.plain {
+		p := slices.Clone(items)
+		p[len(p)-5][1] = c.term(ast.NewArray(plainLayouts...))
+		plain = ast.NewObject(p...)
+	}
+	items = append(items, [2]*ast.Term{c.key(kTimeNs), c.term(unixNano(in.Time))})
+	return ast.NewObject(items...), plain
 }
 
-func (c *converter) layout(l *policy.Layout) *ast.Term {
+// layout converts a layout: with the indexes (c.indexed) and without them (c.plain); the two
+// share every term but the layout and step objects themselves.
+func (c *converter) layout(l *policy.Layout) (indexed, plain *ast.Term) {
 	steps := c.elems(len(l.Steps))
+	var plainSteps []*ast.Term
+	if c.plain && c.indexed {
+		plainSteps = c.elems(len(l.Steps))
+	}
 	byName := c.begin()
 	var layoutProducts, layoutMaterials []artifact
 	for si := range l.Steps {
@@ -331,24 +387,39 @@ func (c *converter) layout(l *policy.Layout) *ast.Term {
 				[2]*ast.Term{c.key(kCommand), c.strList(k.Command)},
 			))
 		}
-		name := c.str(s.Name)
-		st := c.object(
-			[2]*ast.Term{c.key(kName), name},
-			[2]*ast.Term{c.key(kFunctionaries), c.strList(s.Functionaries)},
-			[2]*ast.Term{c.key(kThreshold), c.int(int64(s.Threshold))},
-			[2]*ast.Term{c.key(kCommand), c.strList(s.Command)},
-			[2]*ast.Term{c.key(kLinks), c.term(ast.NewArray(links...))},
-			[2]*ast.Term{c.key(kProductNames), c.names(products)},
-			[2]*ast.Term{c.key(kMaterialNames), c.names(materials)},
-			[2]*ast.Term{c.key(kProductsByDigest), c.byDigest(products)},
-			[2]*ast.Term{c.key(kMaterialsByDigest), c.byDigest(materials)},
-		)
+		name, functionaries, command := c.str(s.Name), c.strList(s.Functionaries), c.strList(s.Command)
+		linksTerm := c.term(ast.NewArray(links...))
+		step := func() int { // begins the step object with the plain fields
+			m := c.begin()
+			c.add(c.key(kName), name)
+			c.add(c.key(kFunctionaries), functionaries)
+			c.add(c.key(kThreshold), c.int(int64(s.Threshold)))
+			c.add(c.key(kCommand), command)
+			c.add(c.key(kLinks), linksTerm)
+			return m
+		}
+		if !c.indexed {
+			steps = append(steps, c.end(step()))
+			continue
+		}
+		if c.plain {
+			plainSteps = append(plainSteps, c.end(step()))
+		}
+		pn, mn, pd := c.names(products), c.names(materials), c.byDigest(products)
+		m := step()
+		c.add(c.key(kProductNames), pn)
+		c.add(c.key(kMaterialNames), mn)
+		c.add(c.key(kProductsByDigest), pd)
+		st := c.end(m)
 		steps = append(steps, st)
-		c.add(name, st)
+		c.add(name, st) // steps_by_name, begun before the loop
 		layoutProducts = append(layoutProducts, products...)
 		layoutMaterials = append(layoutMaterials, materials...)
 	}
-	stepsByName := c.end(byName)
+	var stepsByName *ast.Term
+	if c.indexed {
+		stepsByName = c.end(byName)
+	}
 	keys := c.elems(len(l.Keys))
 	for i := range l.Keys {
 		k := &l.Keys[i]
@@ -373,21 +444,34 @@ func (c *converter) layout(l *policy.Layout) *ast.Term {
 	}
 	// expires is what the "expires" string says (RFC 3339 has no fraction of a second here).
 	expires := l.Expires.UTC().Truncate(time.Second)
-	return c.object(
-		[2]*ast.Term{c.key(kName), c.str(l.Name)},
-		[2]*ast.Term{c.key(kDigest), c.str(l.Digest)},
-		[2]*ast.Term{c.key(kVersion), c.int(l.Version)},
-		[2]*ast.Term{c.key(kExpires), c.str(expires.Format(time.RFC3339))},
-		[2]*ast.Term{c.key(kSigners), c.strList(l.Signers)},
-		[2]*ast.Term{c.key(kKeys), c.term(ast.NewArray(keys...))},
-		[2]*ast.Term{c.key(kSteps), c.term(ast.NewArray(steps...))},
-		[2]*ast.Term{c.key(kRules), c.term(ast.NewArray(rules...))},
-		[2]*ast.Term{c.key(kFailure), c.str(l.Failure)},
-		[2]*ast.Term{c.key(kExpiresNs), c.term(unixNano(expires))},
-		[2]*ast.Term{c.key(kStepsByName), stepsByName},
-		[2]*ast.Term{c.key(kProductNames), c.names(layoutProducts)},
-		[2]*ast.Term{c.key(kMaterialNames), c.names(layoutMaterials)},
-	)
+	name, digest, expiresStr := c.str(l.Name), c.str(l.Digest), c.str(expires.Format(time.RFC3339))
+	signers, keysTerm, rulesTerm, failure := c.strList(l.Signers), c.term(ast.NewArray(keys...)), c.term(ast.NewArray(rules...)), c.str(l.Failure)
+	layout := func(steps *ast.Term) int { // begins the layout object with the plain fields
+		m := c.begin()
+		c.add(c.key(kName), name)
+		c.add(c.key(kDigest), digest)
+		c.add(c.key(kVersion), c.int(l.Version))
+		c.add(c.key(kExpires), expiresStr)
+		c.add(c.key(kSigners), signers)
+		c.add(c.key(kKeys), keysTerm)
+		c.add(c.key(kSteps), steps)
+		c.add(c.key(kRules), rulesTerm)
+		c.add(c.key(kFailure), failure)
+		return m
+	}
+	if !c.indexed {
+		return nil, c.end(layout(c.term(ast.NewArray(steps...))))
+	}
+	if c.plain {
+		plain = c.end(layout(c.term(ast.NewArray(plainSteps...))))
+	}
+	exp, pn, mn := c.term(unixNano(expires)), c.names(layoutProducts), c.names(layoutMaterials)
+	m := layout(c.term(ast.NewArray(steps...)))
+	c.add(c.key(kExpiresNs), exp)
+	c.add(c.key(kStepsByName), stepsByName)
+	c.add(c.key(kProductNames), pn)
+	c.add(c.key(kMaterialNames), mn)
+	return c.end(m), plain
 }
 
 func (c *converter) strMap(m map[string]string) *ast.Term {
@@ -433,13 +517,15 @@ func (c *converter) strList(xs []string) *ast.Term {
 }
 
 // artifacts converts a link's materials or products, and appends each artifact (its name term
-// shared with the object) to acc, for the step's and the layout's indexes.
+// shared with the object) to acc, for the step's and the layout's indexes (if built).
 func (c *converter) artifacts(m map[string]policy.Digests, acc []artifact) (*ast.Term, []artifact) {
 	mark := c.begin()
 	for n, d := range m {
 		nt := c.str(n)
 		c.add(nt, c.digests(d))
-		acc = append(acc, artifact{name: nt, d: d})
+		if c.indexed {
+			acc = append(acc, artifact{name: nt, d: d})
+		}
 	}
 	return c.end(mark), acc
 }
@@ -473,8 +559,7 @@ func (c *converter) names(as []artifact) *ast.Term {
 	return c.term(ast.NewSet(ts...))
 }
 
-// byDigest is the index {alg: {hex: [names]}} of the artifacts (products_by_digest,
-// materials_by_digest): for every algorithm and digest, the sorted names (without repeats) of
+// byDigest is the index {alg: {hex: [names]}} of the artifacts (products_by_digest): for every algorithm and digest, the sorted names (without repeats) of
 // the artifacts that have that digest for that algorithm.
 func (c *converter) byDigest(as []artifact) *ast.Term {
 	ds := c.dig[:0]

@@ -23,7 +23,9 @@ import (
 // faster one builds the same document. It converts evidence into the Rego input document directly (no JSON round trip). Its
 // shape is the JSON form of policy.Input, with "time" as an RFC 3339 string and the revocation
 // lookups under "revocations".
-func refInputValue(in *policy.Input, lookups []policy.Lookup) ast.Value {
+//
+// Without indexes, it leaves the indexes out (the document of a policy that names none).
+func refInputValue(in *policy.Input, lookups []policy.Lookup, indexes bool) ast.Value {
 	obj := ast.NewObject()
 	if in.Target != nil {
 		t := in.Target
@@ -36,7 +38,7 @@ func refInputValue(in *policy.Input, lookups []policy.Lookup) ast.Value {
 	}
 	layouts := make([]*ast.Term, 0, len(in.Layouts))
 	for i := range in.Layouts {
-		layouts = append(layouts, ast.NewTerm(refLayoutValue(&in.Layouts[i])))
+		layouts = append(layouts, ast.NewTerm(refLayoutValue(&in.Layouts[i], indexes)))
 	}
 	obj.Insert(ast.StringTerm("layouts"), ast.ArrayTerm(layouts...))
 	atts := make([]*ast.Term, 0, len(in.Attestations))
@@ -56,7 +58,9 @@ func refInputValue(in *policy.Input, lookups []policy.Lookup) ast.Value {
 	obj.Insert(ast.StringTerm("attestations"), ast.ArrayTerm(atts...))
 	obj.Insert(ast.StringTerm("params"), ast.NewTerm(refStrMap(in.Params)))
 	obj.Insert(ast.StringTerm("time"), ast.StringTerm(in.Time.UTC().Format(time.RFC3339Nano)))
-	obj.Insert(ast.StringTerm("time_ns"), ast.NewTerm(refUnixNano(in.Time)))
+	if indexes {
+		obj.Insert(ast.StringTerm("time_ns"), ast.NewTerm(refUnixNano(in.Time)))
+	}
 	revs := make([]*ast.Term, 0, len(lookups))
 	for _, l := range lookups {
 		revs = append(revs, ast.NewTerm(ast.NewObject(
@@ -74,7 +78,7 @@ func refInputValue(in *policy.Input, lookups []policy.Lookup) ast.Value {
 	return obj
 }
 
-func refLayoutValue(l *policy.Layout) ast.Value {
+func refLayoutValue(l *policy.Layout, indexes bool) ast.Value {
 	steps := make([]*ast.Term, 0, len(l.Steps))
 	byName := ast.NewObject()
 	var allProducts, allMaterials []map[string]policy.Digests
@@ -100,11 +104,13 @@ func refLayoutValue(l *policy.Layout) ast.Value {
 			refKV("threshold", ast.Number(json.Number(refItoa(int64(s.Threshold))))),
 			refKV("command", refStrList(s.Command)),
 			refKV("links", ast.NewArray(links...)),
-			refKV("product_names", refNames(products)),
-			refKV("material_names", refNames(materials)),
-			refKV("products_by_digest", refByDigest(products)),
-			refKV("materials_by_digest", refByDigest(materials)),
 		))
+		if indexes {
+			o := step.Value.(ast.Object)
+			o.Insert(ast.StringTerm("product_names"), ast.NewTerm(refNames(products)))
+			o.Insert(ast.StringTerm("material_names"), ast.NewTerm(refNames(materials)))
+			o.Insert(ast.StringTerm("products_by_digest"), ast.NewTerm(refByDigest(products)))
+		}
 		steps = append(steps, step)
 		byName.Insert(ast.StringTerm(s.Name), step)
 	}
@@ -122,7 +128,7 @@ func refLayoutValue(l *policy.Layout) ast.Value {
 			refKV("failure", ast.String(r.Failure)),
 		)))
 	}
-	return ast.NewObject(
+	o := ast.NewObject(
 		refKV("name", ast.String(l.Name)),
 		refKV("digest", ast.String(l.Digest)),
 		refKV("version", ast.Number(json.Number(refItoa(l.Version)))),
@@ -132,11 +138,14 @@ func refLayoutValue(l *policy.Layout) ast.Value {
 		refKV("steps", ast.NewArray(steps...)),
 		refKV("rules", ast.NewArray(rules...)),
 		refKV("failure", ast.String(l.Failure)),
-		refKV("expires_ns", refUnixNano(l.Expires.Truncate(time.Second))),
-		refKV("steps_by_name", byName),
-		refKV("product_names", refNames(allProducts)),
-		refKV("material_names", refNames(allMaterials)),
 	)
+	if indexes {
+		o.Insert(ast.StringTerm("expires_ns"), ast.NewTerm(refUnixNano(l.Expires.Truncate(time.Second))))
+		o.Insert(ast.StringTerm("steps_by_name"), ast.NewTerm(byName))
+		o.Insert(ast.StringTerm("product_names"), ast.NewTerm(refNames(allProducts)))
+		o.Insert(ast.StringTerm("material_names"), ast.NewTerm(refNames(allMaterials)))
+	}
+	return o
 }
 
 // refNames is the set of the names of the artifacts.
@@ -245,16 +254,28 @@ func TestInputValueSame(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := inputValue(in, base[0].Revocations, nil)
+		// The document of a policy that reads the indexes, of one that does not, and both at
+		// once (NewInput).
+		indexed, err := inputValue(in, base[0].Revocations, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := refInputValue(in, base[0].Revocations)
-		if got.Compare(want) != 0 {
-			t.Errorf("case %d:\n got %v\nwant %v", i, got, want)
+		plain, err := inputValue(in, base[0].Revocations, &inputKeys{all: true})
+		if err != nil {
+			t.Fatal(err)
 		}
-		if got.Hash() != want.Hash() {
-			t.Errorf("case %d: hash %d, want %d", i, got.Hash(), want.Hash())
+		indexed2, plain2, err := inputValues(in, base[0].Revocations)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantPlain := refInputValue(in, base[0].Revocations, true), refInputValue(in, base[0].Revocations, false)
+		for j, c := range []struct{ got, want ast.Value }{{indexed, want}, {plain, wantPlain}, {indexed2, want}, {plain2, wantPlain}} {
+			if c.got.Compare(c.want) != 0 {
+				t.Errorf("case %d/%d:\n got %v\nwant %v", i, j, c.got, c.want)
+			}
+			if c.got.Hash() != c.want.Hash() {
+				t.Errorf("case %d/%d: hash %d, want %d", i, j, c.got.Hash(), c.want.Hash())
+			}
 		}
 	}
 }

@@ -20,9 +20,9 @@
 // input is the JSON form of policy.Input (target, layouts, attestations, params, time) plus
 // "revocations": every revocation lookup already made, so a module can look at them, and
 // indexes of the same evidence (time_ns; per layout expires_ns, steps_by_name, product_names,
-// material_names; per step product_names, material_names, products_by_digest,
-// materials_by_digest: see NewInput), so that a module looks things up by key rather than
-// iterating. Before the Rego rules, the engine applies the same implicit rules as the built-in language
+// material_names; per step product_names, material_names, products_by_digest: see NewInput),
+// so that a module looks things up by key rather than iterating. A module that names no index
+// (as a string constant anywhere) is given the document without them. Before the Rego rules, the engine applies the same implicit rules as the built-in language
 // (policy.BaseEntries): revocation and layout combination, so a revoked key, layout or link
 // denies whatever the module says.
 //
@@ -257,7 +257,11 @@ func (p *Policy) EvaluateInput(ctx context.Context, x *Input) (*policy.Decision,
 			return nil, err
 		}
 	}
-	return p.eval(ctx, x.in, trail, x.value)
+	v := x.value
+	if !p.reach.indexes() {
+		v = x.plain
+	}
+	return p.eval(ctx, x.in, trail, v)
 }
 
 func (p *Policy) eval(ctx context.Context, in *policy.Input, trail []policy.TrailEntry, input ast.Value) (*policy.Decision, error) {
