@@ -205,7 +205,7 @@ const (
 	kTime
 	kVerb
 	kVersion
-	// The indexes (see indexes).
+	// The indexes (see NewInput).
 	kExpiresNs
 	kMaterialNames
 	kProductNames
@@ -559,8 +559,10 @@ func (c *converter) names(as []artifact) *ast.Term {
 	return c.term(ast.NewSet(ts...))
 }
 
-// byDigest is the index {alg: {hex: [names]}} of the artifacts (products_by_digest): for every algorithm and digest, the sorted names (without repeats) of
-// the artifacts that have that digest for that algorithm.
+// byDigest is the index {alg: {hex: [names]}} of the artifacts (products_by_digest): for every
+// algorithm and digest, the sorted names (without repeats) of the artifacts that have that
+// digest for that algorithm. The (algorithm, digest, name) triples are sorted in a reused
+// scratch slice, which groups them without a map.
 func (c *converter) byDigest(as []artifact) *ast.Term {
 	ds := c.dig[:0]
 	for _, a := range as {
