@@ -141,9 +141,10 @@ type converter struct {
 	indexed, plain bool
 	// digestTerms shares single-algorithm digest objects (see digests).
 	digestTerms map[digestKey]*ast.Term
-	// Scratch of byDigest, reused.
-	dig   []digestName
-	inner [][2]*ast.Term
+	// Scratch of layout and byDigest, reused.
+	prods, mats []artifact
+	dig         []digestName
+	inner       [][2]*ast.Term
 }
 
 type digestKey struct{ alg, hex string }
@@ -369,16 +370,18 @@ func (c *converter) layout(l *policy.Layout) (indexed, plain *ast.Term) {
 		plainSteps = c.elems(len(l.Steps))
 	}
 	byName := c.begin()
-	var layoutProducts, layoutMaterials []artifact
+	// The layout's artifacts, collected for its indexes in reused scratch slices; a step's are
+	// the tail it appends.
+	layoutProducts, layoutMaterials := c.prods[:0], c.mats[:0]
 	for si := range l.Steps {
 		s := &l.Steps[si]
 		links := c.elems(len(s.Links))
-		var products, materials []artifact
+		p0, m0 := len(layoutProducts), len(layoutMaterials)
 		for ki := range s.Links {
 			k := &s.Links[ki]
 			var mt, pt *ast.Term
-			mt, materials = c.artifacts(k.Materials, materials)
-			pt, products = c.artifacts(k.Products, products)
+			mt, layoutMaterials = c.artifacts(k.Materials, layoutMaterials)
+			pt, layoutProducts = c.artifacts(k.Products, layoutProducts)
 			links = append(links, c.object(
 				[2]*ast.Term{c.key(kKeyid), c.str(k.KeyID)},
 				[2]*ast.Term{c.key(kDigest), c.str(k.Digest)},
@@ -405,6 +408,7 @@ func (c *converter) layout(l *policy.Layout) (indexed, plain *ast.Term) {
 		if c.plain {
 			plainSteps = append(plainSteps, c.end(step()))
 		}
+		products, materials := layoutProducts[p0:], layoutMaterials[m0:]
 		pn, mn, pd := c.names(products), c.names(materials), c.byDigest(products)
 		m := step()
 		c.add(c.key(kProductNames), pn)
@@ -413,8 +417,6 @@ func (c *converter) layout(l *policy.Layout) (indexed, plain *ast.Term) {
 		st := c.end(m)
 		steps = append(steps, st)
 		c.add(name, st) // steps_by_name, begun before the loop
-		layoutProducts = append(layoutProducts, products...)
-		layoutMaterials = append(layoutMaterials, materials...)
 	}
 	var stepsByName *ast.Term
 	if c.indexed {
@@ -466,6 +468,9 @@ func (c *converter) layout(l *policy.Layout) (indexed, plain *ast.Term) {
 		plain = c.end(layout(c.term(ast.NewArray(plainSteps...))))
 	}
 	exp, pn, mn := c.term(unixNano(expires)), c.names(layoutProducts), c.names(layoutMaterials)
+	clear(layoutProducts)
+	clear(layoutMaterials)
+	c.prods, c.mats = layoutProducts[:0], layoutMaterials[:0]
 	m := layout(c.term(ast.NewArray(steps...)))
 	c.add(c.key(kExpiresNs), exp)
 	c.add(c.key(kStepsByName), stepsByName)
