@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/tintoproject/tinto/pkg/cjson"
 	"github.com/tintoproject/tinto/pkg/keys"
 	"github.com/tintoproject/tinto/pkg/revocation"
 	"github.com/tintoproject/tinto/pkg/verify"
@@ -42,7 +41,7 @@ func loadRevocationSources(lists, keyFiles []string) (revocation.Checker, error)
 			return nil, fmt.Errorf("--revocations: %w", err)
 		}
 		var c revocation.Checker
-		if isSignedList(data) {
+		if revocation.IsSignedList(data) {
 			if len(ks) == 0 {
 				return nil, fmt.Errorf("--revocations %s is a signed list: give the key(s) that may sign it with --revocation-key", p)
 			}
@@ -56,19 +55,4 @@ func loadRevocationSources(lists, keyFiles []string) (revocation.Checker, error)
 		chain = append(chain, c)
 	}
 	return chain, nil
-}
-
-// isSignedList reports whether data is a JSON object with a "payloadType" member (a DSSE
-// envelope), as tinto verify tells the two forms of a revocation list apart.
-func isSignedList(data []byte) bool {
-	tree, err := cjson.Decode(data, cjson.Limits{MaxBytes: revocation.MaxListBytes})
-	if err != nil {
-		return false
-	}
-	m, ok := tree.(map[string]any)
-	if !ok {
-		return false
-	}
-	_, ok = m["payloadType"]
-	return ok
 }

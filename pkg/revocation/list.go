@@ -227,3 +227,19 @@ func SignList(doc ListDocument, signers ...*keys.Signer) ([]byte, error) {
 	env["signatures"] = sigs
 	return json.MarshalIndent(env, "", "  ")
 }
+
+// IsSignedList reports whether data looks like a signed revocation list, a JSON object with a
+// "payloadType" member (a DSSE envelope), rather than a plain list document. It only tells the
+// two forms apart: it verifies nothing (ParseList does).
+func IsSignedList(data []byte) bool {
+	tree, err := cjson.Decode(data, cjson.Limits{MaxBytes: MaxListBytes})
+	if err != nil {
+		return false
+	}
+	m, ok := tree.(map[string]any)
+	if !ok {
+		return false
+	}
+	_, ok = m["payloadType"]
+	return ok
+}

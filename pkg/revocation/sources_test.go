@@ -300,3 +300,22 @@ func FuzzEntryRef(f *testing.F) {
 		}
 	})
 }
+
+func TestIsSignedList(t *testing.T) {
+	for _, tc := range []struct {
+		data string
+		want bool
+	}{
+		{`{"payloadType":"application/vnd.tinto.revocations+json","payload":"","signatures":[]}`, true},
+		{`{"payloadType":1}`, true},
+		{`{"version":1,"entries":[]}`, false},
+		{`[{"payloadType":"x"}]`, false},
+		{`{"payloadType":"x","payloadType":"y"}`, false}, // duplicate key: not a valid document
+		{`not json`, false},
+		{``, false},
+	} {
+		if got := IsSignedList([]byte(tc.data)); got != tc.want {
+			t.Errorf("IsSignedList(%s) = %v, want %v", tc.data, got, tc.want)
+		}
+	}
+}

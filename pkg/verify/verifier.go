@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tintoproject/tinto/pkg/cjson"
 	"github.com/tintoproject/tinto/pkg/policy"
 	"github.com/tintoproject/tinto/pkg/revocation"
 	"github.com/tintoproject/tinto/pkg/verr"
@@ -635,7 +634,7 @@ func (v *Verifier) revocation(ctx context.Context, lk *lookups, now time.Time) (
 		digest := blobDigest(t, data)
 		c, ok := v.lists.get(digest)
 		if !ok {
-			if isDSSE(data) {
+			if revocation.IsSignedList(data) {
 				c, err = v.signedRevocationList(ctx, lk, t, data, digest, now)
 			} else {
 				c, err = parseRevocationList(v.revPath, data, t)
@@ -660,20 +659,6 @@ func (v *Verifier) revocation(ctx context.Context, lk *lookups, now time.Time) (
 		return nil, nil, nil
 	}
 	return firstKnown(chain), rl, nil
-}
-
-// isDSSE reports whether data is a JSON object with a "payloadType" member (a DSSE envelope).
-func isDSSE(data []byte) bool {
-	tree, err := cjson.Decode(data, cjson.Limits{MaxBytes: revocation.MaxListBytes})
-	if err != nil {
-		return false
-	}
-	m, ok := tree.(map[string]any)
-	if !ok {
-		return false
-	}
-	_, ok = m["payloadType"]
-	return ok
 }
 
 // signedRevocationList verifies a DSSE revocation list (pkg/revocation's signed list) with
