@@ -588,25 +588,17 @@ func digests(what, name string, v any) (rules.Digests, error) {
 	d := make(map[string]string, len(dm))
 	for alg, hv := range dm {
 		hs, ok := hv.(string)
-		if !ok || !isHex(hs) {
+		if !ok {
 			return rules.Digests{}, verr.Invalid(what, "artifact %q: digest %q is not a hex string", name, alg)
 		}
 		d[alg] = hs
 	}
-	return rules.NewDigests(d)
-}
-
-func isHex(s string) bool {
-	if s == "" {
-		return false
+	// NewDigests rejects a digest that is empty or not hex.
+	dg, err := rules.NewDigests(d)
+	if err != nil {
+		return rules.Digests{}, &verr.InputError{What: what, Offset: -1, Msg: fmt.Sprintf("artifact %q", name), Err: err}
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
+	return dg, nil
 }
 
 func linkFromStatement(m map[string]any) (*Link, error) {

@@ -520,7 +520,7 @@ func (cp *compact) revokeRecords(r *rule, out *TrailEntry) {
 	}
 }
 
-// compactCombine is combine over the compact entries: the same rules, the same texts.
+// combine is the package-level combine over the compact entries: the same rules, the same texts.
 func (cp *compact) combine(d *Decision, warnings []string) {
 	d.Warnings = warnings
 	for i := range cp.entries {
@@ -546,13 +546,7 @@ func (cp *compact) combine(d *Decision, warnings []string) {
 				satisfied++
 			}
 		}
-		if satisfied > 0 {
-			d.Effect = Allow
-			d.Reason = "allowed: no rule voted, " + itoa(satisfied) + " rule(s) satisfied"
-		} else {
-			d.Effect = Deny
-			d.Reason = "denied: no rule applied"
-		}
+		d.noVote(satisfied)
 		return
 	}
 	eff := effAllow
@@ -590,6 +584,18 @@ func (cp *compact) combine(d *Decision, warnings []string) {
 		}
 	}
 	d.Reason = decidedReason(d.Effect, best, d.DecidedBy)
+}
+
+// noVote sets the effect when no rule voted: allow if some rule was satisfied (both combine
+// functions share it).
+func (d *Decision) noVote(satisfied int) {
+	if satisfied > 0 {
+		d.Effect = Allow
+		d.Reason = "allowed: no rule voted, " + itoa(satisfied) + " rule(s) satisfied"
+	} else {
+		d.Effect = Deny
+		d.Reason = "denied: no rule applied"
+	}
 }
 
 // decidedReason is Decision.Reason when rules of strength best decided the effect.

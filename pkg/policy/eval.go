@@ -158,13 +158,7 @@ func combine(d *Decision, warnings []string) {
 				satisfied++
 			}
 		}
-		if satisfied > 0 {
-			d.Effect = Allow
-			d.Reason = "allowed: no rule voted, " + itoa(satisfied) + " rule(s) satisfied"
-		} else {
-			d.Effect = Deny
-			d.Reason = "denied: no rule applied"
-		}
+		d.noVote(satisfied)
 		return
 	}
 	d.Effect = Allow

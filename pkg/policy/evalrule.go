@@ -553,10 +553,30 @@ func (ev *evaluator) estimateFor(r *rule) int {
 	if r.layout == "" && r.step == "" || k == subjTarget || k == subjAttestation {
 		return ev.estimate(k)
 	}
+	return ev.count(k, r.layoutSel, r.stepSel)
+}
+
+func (ev *evaluator) estimate1(k subjectKind) int {
+	switch k {
+	case subjTarget:
+		return 1
+	case subjAttestation:
+		return len(ev.in.Attestations)
+	}
+	n := ev.count(k, selector{}, selector{})
+	if k == subjKey {
+		n += len(ev.in.Attestations) // attestation signers have no layout
+	}
+	return n
+}
+
+// count is the number of subjects of kind k (not the target or an attestation) in the layouts
+// and steps the selectors match (an empty selector matches all).
+func (ev *evaluator) count(k subjectKind, layoutSel, stepSel selector) int {
 	n := 0
 	for li := range ev.in.Layouts {
 		l := &ev.in.Layouts[li]
-		if !r.layoutSel.match(l.Name) {
+		if !layoutSel.match(l.Name) {
 			continue
 		}
 		switch k {
@@ -568,45 +588,9 @@ func (ev *evaluator) estimateFor(r *rule) int {
 		}
 		for si := range l.Steps {
 			s := &l.Steps[si]
-			if !r.stepSel.match(s.Name) {
+			if !stepSel.match(s.Name) {
 				continue
 			}
-			switch k {
-			case subjStep:
-				n += max(1, len(s.Links))
-			case subjArtifact:
-				for ki := range s.Links {
-					n += len(s.Links[ki].Materials) + len(s.Links[ki].Products)
-				}
-			default:
-				n += len(s.Links)
-			}
-		}
-	}
-	return n
-}
-
-func (ev *evaluator) estimate1(k subjectKind) int {
-	in := ev.in
-	switch k {
-	case subjTarget:
-		return 1
-	case subjAttestation:
-		return len(in.Attestations)
-	case subjLayout:
-		return len(in.Layouts)
-	}
-	n := 0
-	if k == subjKey {
-		n = len(in.Attestations)
-	}
-	for li := range in.Layouts {
-		l := &in.Layouts[li]
-		if k == subjKey {
-			n += len(l.Signers)
-		}
-		for si := range l.Steps {
-			s := &l.Steps[si]
 			switch k {
 			case subjStep:
 				n += max(1, len(s.Links))
