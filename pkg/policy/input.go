@@ -146,7 +146,7 @@ func (l *Layout) Prepare() error {
 
 // Prepared reports whether l carries the record of a successful Prepare that still applies to
 // its Steps (a copy of a prepared Layout is prepared; replacing Steps cancels the record).
-// pkg/verify prepares the evidence of every chain it verifies.
+// pkg/verify prepares the evidence of a chain it reuses from its cache.
 func (l *Layout) Prepared() bool { return l.namesValidated() }
 
 // namesValidated reports whether Prepare validated the artifact names of l.Steps.

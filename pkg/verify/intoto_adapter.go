@@ -171,10 +171,7 @@ func verifyChain(ctx context.Context, in chainInput) (*chainResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	cr, err := evidence(in.layout, res)
-	if err != nil {
-		return nil, err
-	}
+	cr := evidence(in.layout, res)
 	cr.warnings = append(cr.warnings, skipped...)
 	for _, k := range lkeys {
 		if k.IsOpenPGP() {
@@ -185,13 +182,7 @@ func verifyChain(ctx context.Context, in chainInput) (*chainResult, error) {
 }
 
 // evidence maps a verified pkg/intoto result onto policy.Layout and the product index.
-//
-// The layout evidence is prepared (policy.Layout.Prepare) here, once per verified chain: its
-// artifact names are checked and listed once, and every decision over it (including decisions
-// over this result while it is cached) scans those lists instead of checking each name again.
-// pkg/intoto's parser has already rejected invalid names, so Prepare failing means the evidence
-// is not what pkg/intoto returned: the chain is refused (fail closed).
-func evidence(l blob, res *intoto.Result) (*chainResult, error) {
+func evidence(l blob, res *intoto.Result) *chainResult {
 	pl := policy.Layout{
 		Name:    l.path,
 		Digest:  res.LayoutDigest,
@@ -262,11 +253,8 @@ func evidence(l blob, res *intoto.Result) (*chainResult, error) {
 	for _, r := range res.Revocations {
 		cr.warnings = append(cr.warnings, fmt.Sprintf("layout %s: %s %s%s is %s (%s) and did not count", l.path, r.Ref.Kind, r.Ref.KeyID, r.Ref.Digest, r.Status.State, r.Status.Source))
 	}
-	if err := pl.Prepare(); err != nil {
-		return nil, fmt.Errorf("verify: layout %s: %w", l.path, err)
-	}
 	cr.layout = pl
-	return cr, nil
+	return cr
 }
 
 // appendRules records the outcome of every artifact rule of one side of a step. The consumed

@@ -361,7 +361,7 @@ func (v *Verifier) run(ctx context.Context, name string, src artifactSource) (*R
 			}
 		}
 		chains = append(chains, cr)
-		res.Layouts = append(res.Layouts, cr.layout)
+		res.Layouts = append(res.Layouts, cr.policyLayout(cached))
 		res.warnings = append(res.warnings, cr.warnings...)
 		ok("in-toto:"+l.path, fmt.Sprintf("%d step(s) verified, layout signed by %d key(s)", len(cr.layout.Steps), len(cr.layout.Signers)), cached)
 	}
