@@ -563,6 +563,10 @@ func writeObject[V any](b *bytes.Buffer, m map[string]V, enc func(V) error) erro
 	return nil
 }
 
+// WriteString writes s to b as a canonical JSON string: quoted, with only '"' and '\' escaped
+// (the bytes of s as they are otherwise), as Canonical writes every string.
+func WriteString(b *bytes.Buffer, s string) { writeString(b, s) }
+
 func writeString(b *bytes.Buffer, s string) {
 	b.WriteByte('"')
 	last := 0

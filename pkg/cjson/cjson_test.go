@@ -1,6 +1,7 @@
 package cjson
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
@@ -298,4 +299,19 @@ func hasControl(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// TestWriteStringIsCanonical checks that WriteString writes what Canonical writes for a string.
+func TestWriteStringIsCanonical(t *testing.T) {
+	for _, s := range []string{"", "a", `q"uote`, `back\slash`, "\x00\x1f", "café", `\"`, "tab\there"} {
+		var b bytes.Buffer
+		WriteString(&b, s)
+		want, err := Canonical(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != string(want) {
+			t.Errorf("WriteString(%q) = %s, Canonical = %s", s, b.Bytes(), want)
+		}
+	}
 }

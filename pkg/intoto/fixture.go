@@ -286,7 +286,7 @@ func canonicalLink(l *Link) ([]byte, error) {
 	b.WriteString(`,"materials":`)
 	writeArtifacts(&b, l.Materials)
 	b.WriteString(`,"name":`)
-	writeCanonString(&b, l.Name)
+	cjson.WriteString(&b, l.Name)
 	b.WriteString(`,"products":`)
 	writeArtifacts(&b, l.Products)
 	b.WriteString("}")
@@ -302,17 +302,6 @@ func canonicalInto(b *bytes.Buffer, v any) error {
 	return nil
 }
 
-func writeCanonString(b *bytes.Buffer, s string) {
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		if s[i] == '"' || s[i] == '\\' {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	b.WriteByte('"')
-}
-
 func writeArtifacts(b *bytes.Buffer, a rules.Artifacts) {
 	names := make([]string, 0, len(a))
 	for n := range a {
@@ -324,7 +313,7 @@ func writeArtifacts(b *bytes.Buffer, a rules.Artifacts) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		writeCanonString(b, n)
+		cjson.WriteString(b, n)
 		b.WriteString(":{")
 		j := 0
 		for alg, h := range a[n].All() { // in sorted order
@@ -332,9 +321,9 @@ func writeArtifacts(b *bytes.Buffer, a rules.Artifacts) {
 				b.WriteByte(',')
 			}
 			j++
-			writeCanonString(b, alg)
+			cjson.WriteString(b, alg)
 			b.WriteByte(':')
-			writeCanonString(b, h)
+			cjson.WriteString(b, h)
 		}
 		b.WriteByte('}')
 	}
